@@ -1,0 +1,145 @@
+"""Self-attention restricted to the tokens of each block."""
+
+import keras
+from keras import ops
+
+
+def _kernel_init():
+    return keras.initializers.TruncatedNormal(stddev=0.02)
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class LocalSelfAttention(keras.layers.Layer):
+    """Multi-head or multi-query self-attention inside every block.
+
+    Takes `(B, T, n, C)` and attends over the `n` tokens of each of the `T`
+    blocks separately; blocks never see each other here (block aggregation
+    is what mixes them). With `num_key_value_heads=num_heads` this is
+    standard multi-head attention (NesT's ImageNet models); with
+    `num_key_value_heads=1`, all query heads share one key and one value
+    head: multi-query attention (NesT's CIFAR models). Values in between
+    give grouped-query attention.
+
+    Weights: one fused input projection `qkv_kernel` of shape
+    `(C, (num_heads + 2 * num_key_value_heads) * key_dim)` laid out as
+    `[queries | keys | values]`, heads-major inside each part (timm's
+    `qkv` layout, transposed), and `output_kernel` `(num_heads * key_dim, C)`
+    with heads-major inputs. The fused projection is one matrix product per
+    layer instead of two or three.
+
+    Args:
+        num_heads: int. Number of query heads.
+        key_dim: int. Size of each head. Defaults to `C // num_heads`.
+        num_key_value_heads: int. Key/value heads; must divide `num_heads`.
+            Defaults to `num_heads` (multi-head attention).
+        use_bias: bool. Biases on the projections. Defaults to `True`.
+        dropout: float. Dropout on the attention weights. Defaults to 0.
+
+    Example:
+
+    >>> attention = LocalSelfAttention(num_heads=4, num_key_value_heads=1)
+    >>> tuple(attention(keras.ops.ones((2, 4, 16, 32))).shape)
+    (2, 4, 16, 32)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        key_dim=None,
+        num_key_value_heads=None,
+        use_bias=True,
+        dropout=0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        num_key_value_heads = num_key_value_heads or num_heads
+        if num_heads % num_key_value_heads:
+            raise ValueError(
+                f"num_key_value_heads={num_key_value_heads} must divide "
+                f"num_heads={num_heads} (use 1 for multi-query attention, "
+                f"{num_heads} for multi-head attention)."
+            )
+        self.num_heads = int(num_heads)
+        self.key_dim = key_dim
+        self.num_key_value_heads = int(num_key_value_heads)
+        self.use_bias = bool(use_bias)
+        self.dropout = float(dropout)
+        self.attention_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if self.key_dim is None and channels % self.num_heads:
+            raise ValueError(
+                f"Width {channels} is not divisible by num_heads={self.num_heads}; "
+                "pick a head count that divides it or set key_dim."
+            )
+        self.head_dim = self.key_dim or channels // self.num_heads
+        projected = (self.num_heads + 2 * self.num_key_value_heads) * self.head_dim
+        self.qkv_kernel = self.add_weight(
+            name="qkv_kernel", shape=(channels, projected), initializer=_kernel_init()
+        )
+        self.output_kernel = self.add_weight(
+            name="output_kernel",
+            shape=(self.num_heads * self.head_dim, channels),
+            initializer=_kernel_init(),
+        )
+        if self.use_bias:
+            self.qkv_bias = self.add_weight(name="qkv_bias", shape=(projected,), initializer="zeros")
+            self.output_bias = self.add_weight(
+                name="output_bias", shape=(channels,), initializer="zeros"
+            )
+
+    def call(self, x, training=None):
+        _, blocks, tokens, _ = x.shape
+        heads, kv_heads, head_dim = self.num_heads, self.num_key_value_heads, self.head_dim
+        group = heads // kv_heads
+
+        qkv = ops.matmul(x, ops.cast(self.qkv_kernel, x.dtype))
+        if self.use_bias:
+            qkv = qkv + ops.cast(self.qkv_bias, x.dtype)
+        query, key, value = ops.split(
+            qkv, [heads * head_dim, (heads + kv_heads) * head_dim], axis=-1
+        )
+
+        def heads_first(t, num):  # (B, T, n, num*d) -> (B, T, num, n, d)
+            t = ops.reshape(t, (-1, blocks, tokens, num, head_dim))
+            return ops.transpose(t, (0, 1, 3, 2, 4))
+
+        # Query heads that share a key/value head are stacked along the token
+        # axis, so one batched matmul covers multi-head, grouped and
+        # multi-query attention alike.
+        query = ops.reshape(
+            heads_first(query * (head_dim**-0.5), heads),
+            (-1, blocks, kv_heads, group * tokens, head_dim),
+        )
+        key = heads_first(key, kv_heads)
+        value = heads_first(value, kv_heads)
+
+        scores = ops.matmul(query, ops.transpose(key, (0, 1, 2, 4, 3)))
+        weights = ops.softmax(scores, axis=-1)
+        weights = self.attention_dropout(weights, training=training)
+        context = ops.matmul(weights, value)  # (B, T, kv, g*n, d)
+
+        context = ops.reshape(context, (-1, blocks, heads, tokens, head_dim))
+        context = ops.transpose(context, (0, 1, 3, 2, 4))
+        context = ops.reshape(context, (-1, blocks, tokens, heads * head_dim))
+        out = ops.matmul(context, ops.cast(self.output_kernel, x.dtype))
+        if self.use_bias:
+            out = out + ops.cast(self.output_bias, x.dtype)
+        return out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "key_dim": self.key_dim,
+                "num_key_value_heads": self.num_key_value_heads,
+                "use_bias": self.use_bias,
+                "dropout": self.dropout,
+            }
+        )
+        return config

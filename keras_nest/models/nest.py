@@ -1,0 +1,292 @@
+"""The NesT model: layers composed into a functional `keras.Model`."""
+
+import math
+
+import keras
+import numpy as np
+
+from keras_nest.layers import (
+    BlockAggregation,
+    BlockPartition,
+    NestLevel,
+    PatchEmbedding,
+)
+from keras_nest.layers.transformer_block import layer_norm
+
+ATTENTION_TYPES = ("multi_head", "multi_query")
+POOLING_TYPES = (None, "avg", "max")
+
+
+def _valid_sizes_near(value, multiple):
+    below = (value // multiple) * multiple
+    sizes = [s for s in (below, below + multiple) if s > 0]
+    return " or ".join(str(s) for s in sizes)
+
+
+def level_geometry(image_size, patch_size, num_levels):
+    """Block layout of every level for an input size.
+
+    NesT keeps the number of blocks per level fixed (`4**(L-1-l)` at level
+    `l`, one block at the top) and lets the block size follow the input, as
+    the official code does when it runs at 384 px. So the patch grid must
+    divide into `2**(L-1)` blocks per side.
+
+    Returns:
+        A list with, per level, a dict of `grid_size` (blocks per side),
+        `block_size` (tokens per block side) and `plane_size` (tokens per
+        side).
+
+    Raises:
+        ValueError: the size cannot be laid out; the message names sizes
+            that can.
+    """
+    height, width = image_size
+    blocks = 2 ** (num_levels - 1)
+    multiple = patch_size * blocks
+    for side_name, side in (("height", height), ("width", width)):
+        if side is None:
+            raise ValueError("NesT needs a static image size; got None in input_shape.")
+        if side % multiple:
+            detail = (
+                f"{side}/{patch_size} = {side / patch_size:g} patches"
+                if side % patch_size
+                else f"{side // patch_size} patches do not split into {blocks} blocks"
+            )
+            raise ValueError(
+                f"Image {side_name} {side} does not fit this NesT: with patch size "
+                f"{patch_size} and {num_levels} levels ({blocks}x{blocks} blocks at "
+                f"level 0), {detail}. Use a multiple of {multiple}, e.g. "
+                f"{_valid_sizes_near(side, multiple)}."
+            )
+    block = (height // multiple, width // multiple)
+    geometry = []
+    for level in range(num_levels):
+        grid = 2 ** (num_levels - 1 - level)
+        geometry.append(
+            {
+                "grid_size": (grid, grid),
+                "block_size": block,
+                "plane_size": (grid * block[0], grid * block[1]),
+            }
+        )
+    return geometry
+
+
+def drop_path_schedule(drop_path_rate, depths):
+    """Per-layer rates, linear in the global layer index (0 ... rate)."""
+    rates = np.linspace(0.0, drop_path_rate, sum(depths)).tolist()
+    starts = np.cumsum([0, *depths])
+    return [rates[starts[i] : starts[i + 1]] for i in range(len(depths))]
+
+
+def _validate(config):
+    depths, dims, heads = config["depths"], config["embed_dims"], config["num_heads"]
+    levels = len(depths)
+    if levels < 1:
+        raise ValueError("`depths` must list at least one level.")
+    for key, value in (("embed_dims", dims), ("num_heads", heads)):
+        if len(value) != levels:
+            raise ValueError(
+                f"`{key}` has {len(value)} entries but `depths` has {levels} levels; "
+                "give one value per level."
+            )
+    for level, (dim, head) in enumerate(zip(dims, heads)):
+        if dim % head:
+            raise ValueError(
+                f"Level {level}: width {dim} is not divisible by {head} heads. "
+                f"Pick heads among {[h for h in range(1, dim + 1) if dim % h == 0][:12]}."
+            )
+    if config["attention"] not in ATTENTION_TYPES:
+        raise ValueError(f"attention must be one of {ATTENTION_TYPES}, got {config['attention']!r}.")
+    if not 0.0 <= config["drop_path_rate"] < 1.0:
+        raise ValueError(f"drop_path_rate must be in [0, 1), got {config['drop_path_rate']}.")
+    if config["pooling"] not in POOLING_TYPES:
+        raise ValueError(f"pooling must be one of {POOLING_TYPES}, got {config['pooling']!r}.")
+    if config["include_top"] and config["pooling"] is not None:
+        raise ValueError("`pooling` applies only with include_top=False (the head averages tokens).")
+    if config["include_top"] and (config["num_classes"] is None or config["num_classes"] < 1):
+        raise ValueError(f"num_classes must be a positive int, got {config['num_classes']}.")
+    if config["patch_size"] < 1:
+        raise ValueError(f"patch_size must be >= 1, got {config['patch_size']}.")
+    shape = config["input_shape"]
+    if len(shape) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels), got {shape}.")
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class NestModel(keras.Model):
+    """NesT: a hierarchy of local transformers over nested image blocks.
+
+    Patch embedding -> cut into blocks -> for each level: a `NestLevel`
+    (position embedding + transformer blocks inside every block), then
+    `BlockAggregation` into the next level (2x2 blocks -> 1) -> LayerNorm
+    -> mean over all tokens -> Dense. A functional model: layers are named
+    `patch_embedding`, `block_partition`, `level_{i}`, `aggregation_{i}`,
+    `final_norm` and `predictions`.
+
+    Use `keras_nest.create_model(name, **overrides)` for the named configs.
+
+    Args:
+        input_shape: `(H, W, C)`. Any size whose patch grid splits into
+            `2**(levels-1)` blocks per side; need not be square.
+        patch_size: int. Pixel patch side (4 for ImageNet, 1 for CIFAR).
+        embed_dims, num_heads, depths: one int per level.
+        attention: `"multi_head"` or `"multi_query"` (one shared key/value
+            head, NesT's CIFAR choice).
+        mlp_ratio: float. Defaults to 4.
+        drop_path_rate: float. Stochastic depth at the last layer; rates grow
+            linearly from 0 over the global layer index.
+        dropout, attention_dropout: floats. Default 0, as in NesT.
+        gelu_approximate: bool. Tanh GELU (official NesT, default) or exact
+            erf GELU (timm).
+        num_classes: int. Classes of the head.
+        include_top: bool. Keep the classification head.
+        pooling: `None`, `"avg"` or `"max"`; with `include_top=False`, the
+            output is the final feature map `(B, H', W', C)` for `None`,
+            else the pooled `(B, C)` vector.
+        classifier_activation: activation of the head; `None` gives logits.
+        feature_pyramid: bool. Return a dict with every level's feature map
+            `level_{i}` `(B, H_i, W_i, C_i)` (NHWC, before the final norm)
+            and the usual output under `output`.
+        head_dtype: dtype of the head. Defaults to `"float32"` under a mixed
+            policy, so logits stay float32.
+        seed: int or `None`. Seeds DropPath.
+        dtype: dtype policy of the model, e.g. `"mixed_bfloat16"`.
+
+    Example:
+
+    >>> model = keras_nest.create_model("nest_nano_16", num_classes=5)
+    >>> tuple(model(keras.ops.ones((2, 16, 16, 3))).shape)
+    (2, 5)
+    """
+
+    def __init__(
+        self,
+        input_shape,
+        patch_size,
+        embed_dims,
+        num_heads,
+        depths,
+        attention="multi_head",
+        mlp_ratio=4.0,
+        drop_path_rate=0.0,
+        dropout=0.0,
+        attention_dropout=0.0,
+        gelu_approximate=True,
+        num_classes=1000,
+        include_top=True,
+        pooling=None,
+        classifier_activation=None,
+        feature_pyramid=False,
+        head_dtype=None,
+        seed=None,
+        dtype=None,
+        **kwargs,
+    ):
+        config = dict(
+            input_shape=tuple(int(s) if s is not None else None for s in input_shape),
+            patch_size=int(patch_size),
+            embed_dims=tuple(int(d) for d in embed_dims),
+            num_heads=tuple(int(h) for h in num_heads),
+            depths=tuple(int(d) for d in depths),
+            attention=attention,
+            mlp_ratio=float(mlp_ratio),
+            drop_path_rate=float(drop_path_rate),
+            dropout=float(dropout),
+            attention_dropout=float(attention_dropout),
+            gelu_approximate=bool(gelu_approximate),
+            num_classes=None if num_classes is None else int(num_classes),
+            include_top=bool(include_top),
+            pooling=pooling,
+            classifier_activation=classifier_activation,
+            feature_pyramid=bool(feature_pyramid),
+            head_dtype=head_dtype,
+            seed=seed,
+            dtype=None if dtype is None else keras.dtype_policies.get(dtype).name,
+        )
+        _validate(config)
+        policy = keras.dtype_policies.get(dtype) if dtype is not None else keras.config.dtype_policy()
+        if head_dtype is None:
+            head_dtype = "float32" if policy.compute_dtype != policy.variable_dtype else policy
+        levels = len(config["depths"])
+        geometry = level_geometry(config["input_shape"][:2], config["patch_size"], levels)
+
+        images = keras.Input(shape=config["input_shape"], name="images")
+        x = PatchEmbedding(
+            config["embed_dims"][0], config["patch_size"], name="patch_embedding", dtype=policy
+        )(images)
+        x = BlockPartition(geometry[0]["block_size"], name="block_partition", dtype=policy)(x)
+        rates = drop_path_schedule(config["drop_path_rate"], config["depths"])
+        pyramid = {}
+        for i in range(levels):
+            if i > 0:
+                x = BlockAggregation(
+                    config["embed_dims"][i],
+                    grid_size=geometry[i - 1]["grid_size"],
+                    block_size=geometry[i - 1]["block_size"],
+                    name=f"aggregation_{i}",
+                    dtype=policy,
+                )(x)
+            x = NestLevel(
+                config["depths"][i],
+                config["num_heads"][i],
+                num_key_value_heads=1 if attention == "multi_query" else None,
+                mlp_ratio=config["mlp_ratio"],
+                drop_path_rates=rates[i],
+                dropout=config["dropout"],
+                attention_dropout=config["attention_dropout"],
+                gelu_approximate=config["gelu_approximate"],
+                seed=None if seed is None else seed + 1000 * i,
+                name=f"level_{i}",
+                dtype=policy,
+            )(x)
+            if config["feature_pyramid"]:
+                pyramid[f"level_{i}"] = self._to_plane(x, geometry[i], f"level_{i}_map", policy)
+
+        x = layer_norm("final_norm", dtype=policy)(x)
+        if config["include_top"]:
+            # The top level is one block, so this is the mean over its tokens.
+            x = keras.layers.GlobalAveragePooling2D(name="avg_pool", dtype=policy)(x)
+            x = keras.layers.Dense(
+                config["num_classes"],
+                activation=classifier_activation,
+                kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+                bias_initializer="zeros",
+                name="predictions",
+                dtype=head_dtype,
+            )(x)
+        else:
+            x = self._to_plane(x, geometry[-1], "feature_map", policy)
+            if pooling == "avg":
+                x = keras.layers.GlobalAveragePooling2D(name="avg_pool", dtype=policy)(x)
+            elif pooling == "max":
+                x = keras.layers.GlobalMaxPooling2D(name="max_pool", dtype=policy)(x)
+        outputs = dict(pyramid, output=x) if config["feature_pyramid"] else x
+        super().__init__(inputs=images, outputs=outputs, **kwargs)
+        self.nest_config = config
+        self.geometry = geometry
+
+    @staticmethod
+    def _to_plane(x, level, name, policy):
+        return BlockPartition(
+            level["block_size"], grid_size=level["grid_size"], inverse=True, name=name, dtype=policy
+        )(x)
+
+    @property
+    def num_levels(self):
+        return len(self.nest_config["depths"])
+
+    @property
+    def image_size(self):
+        return self.nest_config["input_shape"][:2]
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, **self.nest_config}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        trainable = config.pop("trainable", True)
+        model = cls(**config)
+        model.trainable = trainable
+        return model

@@ -1,0 +1,36 @@
+import pathlib
+import re
+
+from setuptools import find_packages, setup
+
+HERE = pathlib.Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "keras_nest" / "__init__.py").read_text()).group(1)
+
+
+def requirements():
+    lines = (HERE / "requirements.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+setup(
+    name="keras-nest",
+    version=VERSION,
+    description="NesT (Nested Hierarchical Transformer) for Keras 3: models, training, interpretability.",
+    long_description=(HERE / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=find_packages(include=["keras_nest", "keras_nest.*"]),
+    python_requires=">=3.10",
+    install_requires=requirements(),
+    extras_require={
+        "test": ["pytest>=8", "safetensors>=0.4", "jupytext>=1.16"],
+        "plots": ["matplotlib>=3.7"],
+        "tfds": ["tensorflow-datasets>=4.9"],
+        "torch": ["torch>=2.1", "timm>=1.0", "safetensors>=0.4"],
+    },
+    entry_points={"console_scripts": ["keras-nest=keras_nest.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
