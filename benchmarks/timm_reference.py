@@ -25,11 +25,12 @@ iterations and at least ``--min-seconds`` of timed work.
 import argparse
 import json
 import sys
-import time
 
 import torch
 import timm
 from timm.models.nest import Nest
+
+from timing import time_loop
 
 MODELS = {
     "nest_tiny_imagenet": dict(img_size=224, num_classes=1000),
@@ -46,17 +47,6 @@ def build_model(name):
                     depths=(3, 3, 3, 3), num_classes=10, pad_type="same",
                     drop_path_rate=0.1)
     raise ValueError(f"unknown model {name!r}")
-
-
-def _time_loop(step, iters, warmup, min_seconds):
-    for _ in range(warmup):
-        step()
-    done = 0
-    start = time.perf_counter()
-    while done < iters or time.perf_counter() - start < min_seconds:
-        step()
-        done += 1
-    return time.perf_counter() - start, done
 
 
 def benchmark(model_name, batch_size, mode, iters=5, warmup=2, min_seconds=0.0, seed=0):
@@ -86,7 +76,7 @@ def benchmark(model_name, batch_size, mode, iters=5, warmup=2, min_seconds=0.0, 
     else:
         raise ValueError(f"unknown mode {mode!r}")
 
-    seconds, done = _time_loop(step, iters, warmup, min_seconds)
+    seconds, done = time_loop(step, iters, warmup, min_seconds)
     return {
         "backend": "torch-timm",
         "model": model_name,

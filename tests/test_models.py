@@ -168,13 +168,13 @@ def test_grayscale_input_channels(rng):
 def test_mixed_precision_keeps_logits_float32(rng):
     model = keras_nest.create_model("nest_nano_16", dtype="mixed_bfloat16")
     out = model(rng.normal(size=(2, 16, 16, 3)).astype("float32"))
-    assert out.dtype == "float32"
+    assert keras.backend.standardize_dtype(out.dtype) == "float32"
     assert model.get_layer("level_0").compute_dtype == "bfloat16"
     assert all(w.dtype == "float32" for w in model.weights)
     reference = keras_nest.create_model("nest_nano_16")
     reference.set_weights(model.get_weights())
     expected = reference(rng.normal(size=(2, 16, 16, 3)).astype("float32"))
-    assert expected.dtype == "float32"
+    assert keras.backend.standardize_dtype(expected.dtype) == "float32"
 
 
 def test_config_round_trip():
@@ -210,6 +210,6 @@ def test_fit_reduces_loss_on_a_learnable_task(rng):
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    history = model.fit(x, y, epochs=8, batch_size=32, verbose=0)
+    history = model.fit(x, y, epochs=12, batch_size=32, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
     assert history.history["accuracy"][-1] > 0.9

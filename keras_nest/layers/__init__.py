@@ -9,6 +9,7 @@ from keras_nest.layers.block_partition import (
     blockify,
     deblockify,
 )
+from keras_nest.layers.class_token import ClassToken
 from keras_nest.layers.drop_path import DropPath
 from keras_nest.layers.local_attention import LocalSelfAttention
 from keras_nest.layers.nest_level import NestLevel
@@ -20,6 +21,7 @@ from keras_nest.layers.transformer_block import TransformerBlock
 __all__ = [
     "BlockAggregation",
     "BlockPartition",
+    "ClassToken",
     "DropPath",
     "LocalSelfAttention",
     "NestLevel",

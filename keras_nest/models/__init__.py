@@ -1,20 +1,23 @@
 """NesT models."""
 
 from keras_nest.models.complexity import count_macs
-from keras_nest.models.factory import create_model, list_models, model_config
+from keras_nest.models.factory import create_model, list_models, preset_config
 from keras_nest.models.nest import NestModel, drop_path_schedule, level_geometry
 from keras_nest.models.nest_presets import NEST_PRESETS
+from keras_nest.models.vit import VIT_PRESETS, VitModel
 from keras_nest.models.weights import load_weights, transfer_weights
 
 __all__ = [
     "NEST_PRESETS",
     "NestModel",
+    "VIT_PRESETS",
+    "VitModel",
     "count_macs",
     "create_model",
     "drop_path_schedule",
     "level_geometry",
     "list_models",
     "load_weights",
-    "model_config",
+    "preset_config",
     "transfer_weights",
 ]

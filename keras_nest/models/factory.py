@@ -1,41 +1,48 @@
-"""`create_model` and `list_models`: named NesT configs to Keras models."""
+"""`create_model` and `list_models`: named configs to Keras models."""
 
 import inspect
 
 from keras_nest.models.nest import NestModel
 from keras_nest.models.nest_presets import NEST_PRESETS
+from keras_nest.models.vit import VIT_PRESETS, VitModel
 from keras_nest.models.weights import load_weights
 
+_REGISTRY = {
+    **{name: (NestModel, preset) for name, preset in NEST_PRESETS.items()},
+    **{name: (VitModel, preset) for name, preset in VIT_PRESETS.items()},
+}
 
-def list_models():
-    """Names accepted by `create_model`, sorted."""
-    return sorted(NEST_PRESETS)
+
+def list_models(family=None):
+    """Names accepted by `create_model`, sorted; `family` is "nest" or "vit"."""
+    return sorted(n for n in _REGISTRY if family is None or n.startswith(f"{family}_"))
 
 
-def model_config(name, **overrides):
-    """The full `NestModel` config of a named model with overrides applied."""
-    if name not in NEST_PRESETS:
+def preset_config(name, **overrides):
+    """The model class and full config of a named model, overrides applied."""
+    if name not in _REGISTRY:
         raise ValueError(f"Unknown model {name!r}. Available models: {', '.join(list_models())}.")
+    model_class, preset = _REGISTRY[name]
     if "classes" in overrides:  # keras.applications spelling
         classes = overrides.pop("classes")
         if overrides.get("num_classes", classes) != classes:
             raise ValueError("Give either `classes` or `num_classes`, not two different values.")
         overrides["num_classes"] = classes
-    valid = set(inspect.signature(NestModel.__init__).parameters) - {"self", "kwargs"}
+    valid = set(inspect.signature(model_class.__init__).parameters) - {"self", "kwargs"}
     unknown = sorted(set(overrides) - valid - {"name"})
     if unknown:
         raise ValueError(
             f"Unknown argument(s) {unknown} for {name!r}. Valid: {', '.join(sorted(valid))}."
         )
-    config = dict(NEST_PRESETS[name]["config"])
+    config = dict(preset["config"])
     config.update({k: v for k, v in overrides.items() if k != "name"})
     if config.get("input_shape") is not None and len(config["input_shape"]) == 2:
         config["input_shape"] = (*config["input_shape"], 3)
-    return config
+    return model_class, config
 
 
 def create_model(name, weights=None, **overrides):
-    """Builds a named NesT as a functional `keras.Model`.
+    """Builds a named NesT (or ViT baseline) as a functional `keras.Model`.
 
     Args:
         name: one of `list_models()`.
@@ -54,8 +61,8 @@ def create_model(name, weights=None, **overrides):
     >>> model.count_params()
     6024100
     """
-    config = model_config(name, **overrides)
-    model = NestModel(name=overrides.get("name", name), **config)
+    model_class, config = preset_config(name, **overrides)
+    model = model_class(name=overrides.get("name", name), **config)
     if weights is not None:
-        load_weights(model, weights, lambda **kw: NestModel(name=model.name, **dict(config, **kw)))
+        load_weights(model, weights, lambda **kw: model_class(name=model.name, **dict(config, **kw)))
     return model

@@ -12,6 +12,7 @@ from keras_nest.layers import (
     PatchEmbedding,
 )
 from keras_nest.layers.transformer_block import layer_norm
+from keras_nest.models.base import ConfiguredModel, classification_head, resolve_dtypes
 
 ATTENTION_TYPES = ("multi_head", "multi_query")
 POOLING_TYPES = (None, "avg", "max")
@@ -114,7 +115,7 @@ def _validate(config):
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
-class NestModel(keras.Model):
+class NestModel(ConfiguredModel):
     """NesT: a hierarchy of local transformers over nested image blocks.
 
     Patch embedding -> cut into blocks -> for each level: a `NestLevel`
@@ -202,12 +203,9 @@ class NestModel(keras.Model):
             feature_pyramid=bool(feature_pyramid),
             head_dtype=head_dtype,
             seed=seed,
-            dtype=None if dtype is None else keras.dtype_policies.get(dtype).name,
         )
         _validate(config)
-        policy = keras.dtype_policies.get(dtype) if dtype is not None else keras.config.dtype_policy()
-        if head_dtype is None:
-            head_dtype = "float32" if policy.compute_dtype != policy.variable_dtype else policy
+        config["dtype"], policy, head_dtype = resolve_dtypes(dtype, head_dtype)
         levels = len(config["depths"])
         geometry = level_geometry(config["input_shape"][:2], config["patch_size"], levels)
 
@@ -247,14 +245,7 @@ class NestModel(keras.Model):
         if config["include_top"]:
             # The top level is one block, so this is the mean over its tokens.
             x = keras.layers.GlobalAveragePooling2D(name="avg_pool", dtype=policy)(x)
-            x = keras.layers.Dense(
-                config["num_classes"],
-                activation=classifier_activation,
-                kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
-                bias_initializer="zeros",
-                name="predictions",
-                dtype=head_dtype,
-            )(x)
+            x = classification_head(x, config["num_classes"], classifier_activation, head_dtype)
         else:
             x = self._to_plane(x, geometry[-1], "feature_map", policy)
             if pooling == "avg":
@@ -263,7 +254,7 @@ class NestModel(keras.Model):
                 x = keras.layers.GlobalMaxPooling2D(name="max_pool", dtype=policy)(x)
         outputs = dict(pyramid, output=x) if config["feature_pyramid"] else x
         super().__init__(inputs=images, outputs=outputs, **kwargs)
-        self.nest_config = config
+        self.model_config = config
         self.geometry = geometry
 
     @staticmethod
@@ -273,20 +264,13 @@ class NestModel(keras.Model):
         )(x)
 
     @property
+    def nest_config(self):
+        return self.model_config
+
+    @property
     def num_levels(self):
         return len(self.nest_config["depths"])
 
     @property
     def image_size(self):
         return self.nest_config["input_shape"][:2]
-
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, **self.nest_config}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        trainable = config.pop("trainable", True)
-        model = cls(**config)
-        model.trainable = trainable
-        return model

@@ -8,7 +8,13 @@ from keras_nest.layers.position_embedding import resize_position_embedding
 
 
 def _position_embedding_block_sizes(model):
-    """Maps each position-embedding variable path to its level's block size."""
+    """Maps each position-embedding variable path to its level's block size.
+
+    Empty for models without NesT levels (the ViT baseline): there, a
+    resolution change is reported as a shape mismatch.
+    """
+    if not hasattr(model, "geometry"):
+        return {}
     return {
         model.get_layer(f"level_{i}").position_embedding.embedding.path: level["block_size"]
         for i, level in enumerate(model.geometry)

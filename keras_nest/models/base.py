@@ -1,0 +1,48 @@
+"""What every keras_nest model shares: config round-trips, dtypes, the head."""
+
+import keras
+
+
+class ConfiguredModel(keras.Model):
+    """A functional model rebuilt from its constructor arguments.
+
+    Subclasses build their graph in `__init__` and store the arguments in
+    `self.model_config`; saving writes those, loading calls the constructor
+    again (the keras-hub Backbone pattern), so `.keras` files stay small
+    and readable.
+    """
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, **self.model_config}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        trainable = config.pop("trainable", True)
+        model = cls(**config)
+        model.trainable = trainable
+        return model
+
+
+def resolve_dtypes(dtype, head_dtype):
+    """Returns `(policy name or None, policy, head dtype)`.
+
+    Under a mixed policy the head computes in float32 so logits (and the
+    loss) stay float32, as keras-hub does with `head_dtype`.
+    """
+    policy = keras.dtype_policies.get(dtype) if dtype is not None else keras.config.dtype_policy()
+    if head_dtype is None:
+        head_dtype = "float32" if policy.compute_dtype != policy.variable_dtype else policy
+    return (None if dtype is None else policy.name), policy, head_dtype
+
+
+def classification_head(x, num_classes, activation, dtype):
+    """The Dense classifier, named `predictions` as in keras.applications."""
+    return keras.layers.Dense(
+        num_classes,
+        activation=activation,
+        kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+        bias_initializer="zeros",
+        name="predictions",
+        dtype=dtype,
+    )(x)

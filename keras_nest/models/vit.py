@@ -1,0 +1,163 @@
+"""Plain ViT baseline, size-matched to the NesT configs for fair comparisons.
+
+It reuses NesT's own layers: a ViT is a NesT with one level whose single
+block covers the whole patch grid, so attention is global. Same patch
+embedding, transformer block, LayerNorm epsilon and initialisers, so any
+difference measured against NesT comes from the hierarchy.
+"""
+
+import keras
+
+from keras_nest.layers import BlockPartition, ClassToken, NestLevel, PatchEmbedding
+from keras_nest.layers.transformer_block import layer_norm
+from keras_nest.models.base import ConfiguredModel, classification_head, resolve_dtypes
+from keras_nest.models.nest import drop_path_schedule
+
+VIT_POOLING = ("gap", "token")
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class VitModel(ConfiguredModel):
+    """Vision Transformer (global attention over all patches).
+
+    Args:
+        input_shape: `(H, W, C)`, sides multiples of `patch_size`.
+        patch_size: int. Pixel patch side.
+        embed_dim: int. Token width.
+        depth: int. Transformer blocks.
+        num_heads: int. Attention heads.
+        mlp_ratio: float. Defaults to 4.
+        drop_path_rate: float. Linear stochastic-depth schedule, as in NesT.
+        gelu_approximate: bool. Tanh GELU. Defaults to `True` (as NesT).
+        global_pool: `"gap"` (mean over patch tokens, NesT's choice) or
+            `"token"` (a learned class token, as in ViT/DeiT).
+        num_classes, include_top, classifier_activation, head_dtype, seed,
+        dtype: as in `NestModel`.
+
+    Example:
+
+    >>> model = keras_nest.create_model("vit_nano_16")
+    >>> tuple(model(keras.ops.ones((2, 16, 16, 3))).shape)
+    (2, 10)
+    """
+
+    def __init__(
+        self,
+        input_shape,
+        patch_size,
+        embed_dim,
+        depth,
+        num_heads,
+        mlp_ratio=4.0,
+        drop_path_rate=0.0,
+        gelu_approximate=True,
+        global_pool="gap",
+        num_classes=1000,
+        include_top=True,
+        classifier_activation=None,
+        head_dtype=None,
+        seed=None,
+        dtype=None,
+        **kwargs,
+    ):
+        height, width, channels = input_shape
+        if height % patch_size or width % patch_size:
+            raise ValueError(
+                f"Image size {height}x{width} is not a multiple of the patch size {patch_size}."
+            )
+        if global_pool not in VIT_POOLING:
+            raise ValueError(f"global_pool must be one of {VIT_POOLING}, got {global_pool!r}.")
+        if embed_dim % num_heads:
+            raise ValueError(f"embed_dim {embed_dim} is not divisible by {num_heads} heads.")
+        config = dict(
+            input_shape=(int(height), int(width), int(channels)),
+            patch_size=int(patch_size),
+            embed_dim=int(embed_dim),
+            depth=int(depth),
+            num_heads=int(num_heads),
+            mlp_ratio=float(mlp_ratio),
+            drop_path_rate=float(drop_path_rate),
+            gelu_approximate=bool(gelu_approximate),
+            global_pool=global_pool,
+            num_classes=int(num_classes),
+            include_top=bool(include_top),
+            classifier_activation=classifier_activation,
+            head_dtype=head_dtype,
+            seed=seed,
+        )
+        config["dtype"], policy, head_dtype = resolve_dtypes(dtype, head_dtype)
+        grid = (height // patch_size, width // patch_size)
+
+        images = keras.Input(shape=config["input_shape"], name="images")
+        x = PatchEmbedding(embed_dim, patch_size, name="patch_embedding", dtype=policy)(images)
+        # One block spanning the whole grid: (B, 1, N, C), so attention is global.
+        x = BlockPartition(grid, name="tokens", dtype=policy)(x)
+        if global_pool == "token":
+            x = ClassToken(name="class_token", dtype=policy)(x)
+        x = NestLevel(
+            depth,
+            num_heads,
+            mlp_ratio=mlp_ratio,
+            drop_path_rates=drop_path_schedule(drop_path_rate, [depth])[0],
+            gelu_approximate=gelu_approximate,
+            seed=seed,
+            name="encoder",
+            dtype=policy,
+        )(x)
+        x = layer_norm("final_norm", dtype=policy)(x)
+        if global_pool == "token":
+            x = TakeToken(name="take_class_token", dtype=policy)(x)
+        else:
+            x = keras.layers.GlobalAveragePooling2D(name="avg_pool", dtype=policy)(x)
+        if include_top:
+            x = classification_head(x, num_classes, classifier_activation, head_dtype)
+        super().__init__(inputs=images, outputs=x, **kwargs)
+        self.model_config = config
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class TakeToken(keras.layers.Layer):
+    """Selects the first token of the single block: `(B, 1, n, C) -> (B, C)`."""
+
+    def call(self, x):
+        return x[:, 0, 0]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+
+# Each ViT matches the NesT of the same suffix within +-10% parameters.
+VIT_PRESETS = {
+    "vit_tiny_imagenet": {
+        "description": "ViT size-matched to nest_tiny_imagenet (patch 16, 224 px).",
+        "matches": "nest_tiny_imagenet",
+        "config": dict(
+            input_shape=(224, 224, 3), patch_size=16, embed_dim=384, depth=9, num_heads=6,
+            drop_path_rate=0.2, num_classes=1000,
+        ),
+    },
+    "vit_tiny_cifar": {
+        "description": "ViT size-matched to nest_tiny_cifar (patch 2, 32 px, DeiT-T width).",
+        "matches": "nest_tiny_cifar",
+        "config": dict(
+            input_shape=(32, 32, 3), patch_size=2, embed_dim=192, depth=13, num_heads=3,
+            drop_path_rate=0.1, num_classes=10,
+        ),
+    },
+    "vit_nano_16": {
+        "description": "ViT size-matched to nest_nano_16 (patch 2, 16 px).",
+        "matches": "nest_nano_16",
+        "config": dict(
+            input_shape=(16, 16, 3), patch_size=2, embed_dim=96, depth=7, num_heads=3,
+            drop_path_rate=0.05, num_classes=10,
+        ),
+    },
+    "vit_micro_32": {
+        "description": "ViT size-matched to nest_micro_32 (patch 2, 32 px).",
+        "matches": "nest_micro_32",
+        "config": dict(
+            input_shape=(32, 32, 3), patch_size=2, embed_dim=128, depth=7, num_heads=4,
+            drop_path_rate=0.1, num_classes=10,
+        ),
+    },
+}
