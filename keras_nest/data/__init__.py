@@ -1,0 +1,27 @@
+"""Data sets for training and probing NesT models, as `tf.data` pipelines or numpy arrays.
+
+`load_dataset(name, ...)` is the entry point; `name` is `"digits"`,
+`"shapes"`, `"tfds:NAME"`, `"folder:PATH"` or an `(images, labels)` pair.
+See `keras_nest.data.loading` for the details of each.
+
+Example:
+
+>>> from keras_nest import data
+>>> data.dataset_info("shapes").class_names
+('circle', 'ring', 'square', 'triangle', 'crescent', 'star', 'cross')
+"""
+
+from keras_nest.data.info import DatasetInfo
+from keras_nest.data.loading import dataset_info, from_arrays, load_arrays, load_dataset
+from keras_nest.data.shapes import SHAPE_CLASSES, generate_shapes, mask_boxes
+
+__all__ = [
+    "SHAPE_CLASSES",
+    "DatasetInfo",
+    "dataset_info",
+    "from_arrays",
+    "generate_shapes",
+    "load_arrays",
+    "load_dataset",
+    "mask_boxes",
+]

@@ -1,0 +1,160 @@
+"""Image batches as numpy arrays: checking, channel conversion, resizing, statistics.
+
+Every data source hands over `(N, H, W, C)` arrays, either uint8 in
+`0..255` or float32 in `[0, 1]`; these helpers keep them that way.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+# ITU-R BT.601 luma, the weights tf.image.rgb_to_grayscale uses too.
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+_RESIZE_CHUNK = 512
+
+
+def check_image_size(image_size):
+    """`None`, or `image_size` (an int or a `(height, width)` pair) as a pair of ints.
+
+    Example:
+
+    >>> check_image_size(16), check_image_size((24, 32)), check_image_size(None)
+    ((16, 16), (24, 32), None)
+    """
+    if image_size is None:
+        return None
+    size = (image_size, image_size) if np.ndim(image_size) == 0 else tuple(image_size)
+    if len(size) != 2 or not all(_is_int(s) for s in size):
+        raise ValueError(
+            f"image_size must be an int or a (height, width) pair, got {image_size!r}."
+        )
+    if min(size) <= 0:
+        raise ValueError(f"image_size must be positive, got {image_size!r}.")
+    return int(size[0]), int(size[1])
+
+
+def check_channels(channels):
+    """Validates `channels`: 1 (grayscale) or 3 (RGB)."""
+    if not _is_int(channels) or int(channels) not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels!r}.")
+    return int(channels)
+
+
+def as_image_batch(images):
+    """Checks user images and returns them as `(N, H, W, C)` uint8 or float32.
+
+    Accepts `(N, H, W)` or `(N, H, W, C)` with 1, 3 or 4 channels (alpha is
+    dropped): any integer dtype with values in `0..255` (returned as uint8)
+    or floats in `[0, 1]` (returned as float32).
+
+    Example:
+
+    >>> as_image_batch(np.zeros((2, 4, 4), np.uint8)).shape
+    (2, 4, 4, 1)
+    """
+    x = np.asarray(images)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise ValueError(f"images must be (N, H, W) or (N, H, W, C), got shape {x.shape}.")
+    if x.shape[0] == 0 or x.size == 0:
+        raise ValueError(f"The dataset is empty: images have shape {x.shape}.")
+    if x.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"images must have 1, 3 or 4 channels, got shape {x.shape}.")
+    if x.shape[-1] == 4:
+        x = x[..., :3]
+    if x.dtype == np.uint8:
+        return x
+    if np.issubdtype(x.dtype, np.integer):
+        low, high = x.min(), x.max()
+        if low < 0 or high > 255:
+            raise ValueError(f"Integer images must be in 0..255, got values in [{low}, {high}].")
+        return x.astype(np.uint8)
+    if np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float32, copy=False)
+        low, high = float(np.min(x)), float(np.max(x))
+        if not (np.isfinite(low) and np.isfinite(high)) or low < 0 or high > 1 + 1e-6:
+            raise ValueError(
+                f"Float images must be in [0, 1], got values in [{low}, {high}]; "
+                "divide 0..255 data by 255 or pass it as uint8."
+            )
+        return x
+    raise ValueError(f"images must be an integer or float array, got dtype {x.dtype}.")
+
+
+def convert_channels(images, channels):
+    """Grayscale <-> RGB: replicates one channel, or takes the luma of three."""
+    have = images.shape[-1]
+    if have == channels:
+        return images
+    if have == 1 and channels == 3:
+        return np.repeat(images, 3, axis=-1)
+    if have == 3 and channels == 1:
+        gray = images.astype(np.float32) @ _LUMA
+        return _like(gray[..., None], images.dtype)
+    raise ValueError(f"Cannot convert {have}-channel images to {channels} channels.")
+
+
+def resize_images(images, size):
+    """Bilinear resize of `(N, H, W, C)` images to `size`, keeping the dtype.
+
+    Antialiasing averages properly when shrinking; uint8 results are rounded.
+
+    Example:
+
+    >>> resize_images(np.full((1, 8, 8, 1), 200, np.uint8), (16, 16))[0, :2, :2, 0].tolist()
+    [[200, 200], [200, 200]]
+    """
+    if size is None or tuple(images.shape[1:3]) == tuple(size):
+        return images
+    out = np.empty((len(images), *size, images.shape[-1]), images.dtype)
+    for start in range(0, len(images), _RESIZE_CHUNK):
+        chunk = tf.image.resize(images[start:start + _RESIZE_CHUNK].astype(np.float32), size,
+                                method="bilinear", antialias=True)
+        out[start:start + _RESIZE_CHUNK] = _like(chunk.numpy(), images.dtype)
+    return out
+
+
+def channel_stats(images):
+    """Per-channel mean and std of an image batch, in `[0, 1]` pixel units.
+
+    Accumulates in float64 chunk by chunk, so large uint8 sets need little
+    extra memory.
+
+    Example:
+
+    >>> mean, std = channel_stats(np.array([[[[0]], [[255]]]], np.uint8))
+    >>> mean, std
+    ((0.5,), (0.5,))
+    """
+    scale = 1 / 255 if images.dtype == np.uint8 else 1.0
+    channels = images.shape[-1]
+    total = np.zeros(channels)
+    total_sq = np.zeros(channels)
+    for start in range(0, len(images), 256):
+        chunk = images[start:start + 256].reshape(-1, channels).astype(np.float64) * scale
+        total += chunk.sum(axis=0)
+        total_sq += (chunk * chunk).sum(axis=0)
+    count = images.size // channels
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean * mean, 0))
+    # A constant channel would divide by zero; leave it unscaled instead.
+    std = np.where(std > 1e-6, std, 1.0)
+    return tuple(round(float(m), 6) for m in mean), tuple(round(float(s), 6) for s in std)
+
+
+def read_only(arrays):
+    """Marks the arrays of a dict read-only, so a cached copy cannot be altered."""
+    for value in arrays.values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return arrays
+
+
+def _like(values, dtype):
+    if dtype == np.uint8:
+        return np.clip(np.round(values), 0, 255).astype(np.uint8)
+    return np.clip(values, 0, 1).astype(dtype)
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))

@@ -1,0 +1,201 @@
+"""The entry points: `load_dataset`, `load_arrays`, `dataset_info` and `from_arrays`.
+
+A data set is named by one of:
+
+- `"digits"`: scikit-learn's 8x8 handwritten digits (`keras_nest.data.digits`);
+- `"shapes"`: procedurally drawn shapes with boxes and masks
+  (`keras_nest.data.shapes_dataset`);
+- `"tfds:NAME"`: a TensorFlow Datasets set prepared locally
+  (`keras_nest.data.tfds_source`);
+- `"folder:PATH"`: one sub-folder of images per class (`keras_nest.data.folder`);
+- an `(images, labels)` pair of numpy arrays (`keras_nest.data.arrays`).
+"""
+
+import numpy as np
+
+from keras_nest.data import arrays, digits, folder, shapes_dataset, tfds_source
+from keras_nest.data.images import check_channels, check_image_size
+from keras_nest.data.pipeline import make_dataset
+
+_NAMED = {"digits": digits, "shapes": shapes_dataset}
+_PREFIXED = {"tfds:": tfds_source, "folder:": folder}
+
+
+def load_dataset(name, split="train", image_size=None, batch_size=32, training=None, seed=0,
+                 num_examples=None, channels=3, *, mean=None, std=None, drop_remainder=False,
+                 **options):
+    """A `tf.data.Dataset` of `(images, labels)` batches, ready for `model.fit`.
+
+    Images are float32 `(batch, height, width, channels)`, normalised with
+    the data set's per-channel `mean` and `std` (see `dataset_info`; the
+    values for `digits` and `shapes` are constants of their modules); labels
+    are one-hot float32 `(batch, num_classes)`. The examples are cached and
+    prefetched; in training mode they are shuffled, and reshuffled every
+    epoch, under `seed`: the same seed (and the same TensorFlow global seed,
+    which TF mixes in) gives the same sequence of batches. Without training
+    the order is that of `load_arrays`, so its boxes and masks line up.
+
+    Args:
+        name: `"digits"`, `"shapes"`, `"tfds:NAME"`, `"folder:PATH"` or an
+            `(images, labels)` pair of numpy arrays.
+        split: `"train"` or `"test"` (`shapes` also has `"validation"`;
+            TFDS takes its own split syntax).
+        image_size: int or `(height, width)`; `None` is the data set's
+            default (`digits`: 16, `shapes`: 32, others: as stored).
+        batch_size: positive int.
+        training: shuffle every epoch; defaults to `split == "train"`.
+        seed: shuffling seed.
+        num_examples: use the first `num_examples` of the split (`shapes`
+            draws that many instead of the default split size).
+        channels: 3 (grayscale is replicated) or 1 (RGB becomes luma); for
+            arrays, `None` keeps theirs.
+        mean: override the normalisation mean (`[0, 1]` units).
+        std: override the normalisation standard deviation.
+        drop_remainder: drop the last, smaller batch.
+        **options: per data set: `data_seed`, `cache_dir` (`shapes`),
+            `holdout` (`folder:`), `data_dir` (`tfds:`), `num_classes`,
+            `class_names` (arrays).
+
+    Example:
+
+    >>> ds = load_dataset("digits", batch_size=8)
+    >>> images, labels = next(iter(ds))
+    >>> tuple(images.shape), images.dtype.name, tuple(labels.shape)
+    ((8, 16, 16, 3), 'float32', (8, 10))
+    >>> bool(np.all(np.sum(labels, axis=1) == 1))
+    True
+    """
+    data, info = _load(name, split, image_size, num_examples, channels, options)
+    if training is None:
+        training = isinstance(split, str) and split.split("[")[0] == "train"
+    return make_dataset(
+        data["images"], data["labels"], info.num_classes,
+        mean=info.mean if mean is None else mean,
+        std=info.std if std is None else std,
+        batch_size=batch_size, training=bool(training), seed=seed,
+        drop_remainder=drop_remainder,
+    )
+
+
+def load_arrays(name, split="train", image_size=None, num_examples=None, channels=3, **options):
+    """The raw examples of a split as numpy arrays, in `load_dataset`'s unshuffled order.
+
+    Args: as for `load_dataset`.
+
+    Returns:
+        A dict with `images` (`(N, H, W, C)`, uint8 `0..255`, or float32 in
+        `[0, 1]` for float arrays), `labels` (int64 `(N,)`) and
+        `class_names`; for `shapes` also `boxes` (int32 `(N, 4)`,
+        `(x0, y0, x1, y1)` pixels, ends exclusive) and `masks` (bool
+        `(N, H, W)`), aligned with the images. The arrays are fresh copies.
+
+    Example:
+
+    >>> data = load_arrays("shapes", "test", num_examples=4)
+    >>> data["images"].shape, data["masks"].shape, data["boxes"].shape
+    ((4, 32, 32, 3), (4, 32, 32), (4, 4))
+    """
+    data, _ = _load(name, split, image_size, num_examples, channels, options, with_info=False)
+    return {k: v.copy() if isinstance(v, np.ndarray) else list(v) for k, v in data.items()}
+
+
+def dataset_info(name, image_size=None, channels=3, **options):
+    """Static facts about a data set: classes, sizes, normalisation constants.
+
+    Args: as for `load_dataset` (`image_size` and `channels` matter for
+    the statistics of data sets whose statistics are measured).
+
+    Returns:
+        A `keras_nest.data.DatasetInfo`.
+
+    Example:
+
+    >>> info = dataset_info("digits")
+    >>> info.num_classes, info.image_size, info.num_examples
+    (10, (8, 8), {'train': 1437, 'test': 360})
+    """
+    source, arg, label = _resolve(name)
+    _check_options(label, source, options)
+    return source.info(arg, check_image_size(image_size), _channels(source, channels), **options)
+
+
+def from_arrays(x, y, num_classes=None, *, batch_size=32, training=False, seed=0,
+                image_size=None, channels=None, num_examples=None, mean=None, std=None,
+                class_names=None, drop_remainder=False):
+    """`load_dataset` for numpy arrays: `(x, y)` to normalised, one-hot batches.
+
+    Args:
+        x: images `(N, H, W)` or `(N, H, W, C)`, uint8 `0..255` or float in
+            `[0, 1]`.
+        y: `N` integer labels in `0 .. num_classes - 1`.
+        num_classes: defaults to `max(y) + 1`.
+        training: shuffle every epoch (default False: keep the order).
+        mean, std: normalisation; default: the statistics of `x`. Pass the
+            train set's values when `x` is a test set.
+        Others: as for `load_dataset` (`channels=None` keeps `x`'s).
+
+    Example:
+
+    >>> x = np.random.default_rng(0).integers(0, 256, (10, 8, 8), dtype=np.uint8)
+    >>> ds = from_arrays(x, np.arange(10) % 4, batch_size=4)
+    >>> images, labels = next(iter(ds))
+    >>> tuple(images.shape), tuple(labels.shape)
+    ((4, 8, 8, 1), (4, 4))
+    """
+    return load_dataset(
+        (x, y), split="all", image_size=image_size, batch_size=batch_size, training=training,
+        seed=seed, num_examples=num_examples, channels=channels, mean=mean, std=std,
+        drop_remainder=drop_remainder, num_classes=num_classes, class_names=class_names,
+    )
+
+
+def _load(name, split, image_size, num_examples, channels, options, with_info=True):
+    source, arg, label = _resolve(name)
+    _check_options(label, source, options)
+    if source.SPLITS is not None and split not in source.SPLITS:
+        raise ValueError(
+            f"Unknown split {split!r} for {label}; valid splits: {', '.join(source.SPLITS)}."
+        )
+    size = check_image_size(image_size)
+    channels = _channels(source, channels)
+    if num_examples is not None:
+        if isinstance(num_examples, bool) or not isinstance(num_examples, (int, np.integer)) \
+                or num_examples <= 0:
+            raise ValueError(f"num_examples must be a positive int, got {num_examples!r}.")
+        num_examples = int(num_examples)
+    data = source.load(arg, split, size, channels, num_examples=num_examples, **options)
+    if num_examples is not None:
+        data = {k: v[:num_examples] if isinstance(v, np.ndarray) else v for k, v in data.items()}
+    info = source.info(arg, size, channels, **options) if with_info else None
+    return data, info
+
+
+def _resolve(name):
+    """The source module, its argument and a printable label for `name`."""
+    if isinstance(name, (tuple, list)):
+        return arrays, name, "array data"
+    if isinstance(name, str):
+        if name in _NAMED:
+            return _NAMED[name], None, repr(name)
+        for prefix, source in _PREFIXED.items():
+            if name.startswith(prefix) and len(name) > len(prefix):
+                return source, name[len(prefix):], repr(name)
+    shown = name if isinstance(name, str) else type(name).__name__
+    raise ValueError(
+        f"Unknown dataset {shown!r}. Valid: {', '.join(repr(n) for n in _NAMED)}, "
+        "'tfds:NAME' (e.g. 'tfds:cifar10'), 'folder:PATH', or an (images, labels) pair of "
+        "numpy arrays."
+    )
+
+
+def _check_options(label, source, options):
+    unknown = sorted(set(options) - source.OPTIONS)
+    if unknown:
+        valid = ", ".join(sorted(source.OPTIONS)) or "none"
+        raise TypeError(f"Unknown option(s) {unknown} for {label}; its options: {valid}.")
+
+
+def _channels(source, channels):
+    if channels is None and source is arrays:
+        return None
+    return check_channels(3 if channels is None else channels)
