@@ -1,7 +1,14 @@
-"""The `keras-nest` command line."""
+"""The `keras-nest` command line: `train`, `evaluate`, `models`.
+
+Every command ends by printing one JSON line on stdout, so scripts can read
+the result. Bad input ends with a one-line error on stderr (exit status 2),
+not a traceback.
+"""
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
 
 
@@ -29,18 +36,116 @@ def _models(args):
     return 0
 
 
+def _recipe_fields():
+    from keras_nest.training.recipe import Recipe
+
+    skip = {"name", "no_weight_decay"}
+    return [f for f in dataclasses.fields(Recipe) if f.name not in skip]
+
+
+def _bool(text):
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+def _train(args):
+    from keras_nest.training import train
+
+    recipe_overrides = {f.name: getattr(args, f.name) for f in _recipe_fields()}
+    recipe_overrides = {k: v for k, v in recipe_overrides.items() if v is not None}
+    result = train(
+        model=args.model,
+        dataset=args.dataset,
+        out=args.out,
+        recipe=args.recipe,
+        image_size=args.image_size,
+        strategy=args.strategy,
+        jit_compile=args.jit_compile,
+        precision=args.precision,
+        resume=args.resume,
+        seed=args.seed,
+        train_fraction=args.train_fraction,
+        tensorboard=not args.no_tensorboard,
+        export=not args.no_export,
+        verbose=args.verbose,
+        recipe_overrides=recipe_overrides,
+        tpu=args.tpu,
+    )
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+def _evaluate(args):
+    from keras_nest.training import evaluate
+
+    print(json.dumps(evaluate(args.model_path, args.dataset, split=args.split, batch_size=args.batch_size)))
+    return 0
+
+
 def build_parser():
+    from keras_nest.training.distribute import JIT_CHOICES, PRECISIONS, STRATEGIES
+
     parser = argparse.ArgumentParser(prog="keras-nest", description="NesT for Keras 3.")
     commands = parser.add_subparsers(dest="command", required=True)
+
     models = commands.add_parser("models", help="list the named models with sizes and costs")
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     models.set_defaults(run=_models)
+
+    train = commands.add_parser(
+        "train",
+        help="train a model (no arguments: a small NesT on the bundled digits)",
+        description="Train with model.fit and the NesT recipe. Every recipe field can be "
+        "overridden with its own flag (e.g. --base-learning-rate 1e-3 --mixup-alpha 0).",
+    )
+    train.add_argument("--model", default="nest_nano_16", help="see `keras-nest models`")
+    train.add_argument("--dataset", default="digits", help="digits | shapes | tfds:NAME | folder:PATH")
+    train.add_argument("--out", default=None, help="run folder (default runs/MODEL-DATASET)")
+    train.add_argument("--recipe", default="small", help="small | cifar | imagenet")
+    train.add_argument("--image-size", type=int, default=None, help="input side (default: the model's)")
+    train.add_argument("--strategy", default="auto", choices=STRATEGIES)
+    train.add_argument("--tpu", default=None, help="TPU name or address for --strategy tpu")
+    train.add_argument("--jit-compile", default="auto", choices=JIT_CHOICES)
+    train.add_argument("--precision", default="float32", choices=PRECISIONS)
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--train-fraction", type=float, default=1.0, help="use this fraction of the train split")
+    train.add_argument("--no-tensorboard", action="store_true")
+    train.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
+    train.add_argument("--verbose", default="auto", type=lambda v: v if v == "auto" else int(v),
+                       help="Keras fit verbosity: auto, 0, 1 (progress bar) or 2")
+    recipe = train.add_argument_group("recipe fields (default: the recipe's value)")
+    for field in _recipe_fields():
+        kind = _bool if field.type in (bool, "bool") else (int if field.type in (int, "int") else float)
+        recipe.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name, type=kind, default=None)
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="top-1/top-5 of a saved model on a data set")
+    evaluate.add_argument("--model-path", required=True, help="a .keras file (e.g. runs/X/best.keras)")
+    evaluate.add_argument("--dataset", required=True)
+    evaluate.add_argument("--split", default=None, help="default: test (or validation)")
+    evaluate.add_argument("--batch-size", type=int, default=128)
+    evaluate.set_defaults(run=_evaluate)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from keras_nest.training.trainer import TrainingDiverged
+
+    try:
+        return args.run(args)
+    except TrainingDiverged as error:
+        print(f"keras-nest: {error}", file=sys.stderr)
+        return 3
+    except (ValueError, FileNotFoundError, FileExistsError, ImportError, TypeError) as error:
+        print(f"keras-nest {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

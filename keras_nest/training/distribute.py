@@ -1,0 +1,94 @@
+"""Strategy, XLA and precision settings, resolved in one place.
+
+Keras facts this relies on (Keras 3.15, TensorFlow backend):
+
+* The model must be built and compiled inside `strategy.scope()`; `fit`
+  then splits each global batch over the replicas.
+* Keras' own `jit_compile="auto"` turns XLA off on CPU-only machines and
+  under any `tf.distribute` strategy. Our `auto` differs in one case: with
+  the default (single-device) strategy it turns XLA on, CPU included,
+  because XLA roughly doubles NesT's training speed on CPU (see the README
+  benchmark); under other strategies it defers to Keras. An explicit `jit_compile=True` under
+  MirroredStrategy fails (keras-team/keras#19005: XLA cannot reach the
+  other replicas' variables), so `--jit-compile on` is refused there with
+  a message; TPUStrategy compiles with XLA regardless of the flag.
+* Keras loss objects scale by 1/replicas themselves, so the recipe's losses
+  are correct under every strategy.
+"""
+
+import json
+import os
+
+import keras
+
+STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
+JIT_CHOICES = ("auto", "on", "off")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def resolve_strategy(name="auto", tpu=None):
+    """A `tf.distribute.Strategy` for a name.
+
+    `auto`: MultiWorkerMirrored when `TF_CONFIG` names several workers,
+    Mirrored when there are several GPUs, else the default strategy.
+    `tpu`: TPUClusterResolver(tpu) + TPUStrategy. This path is written to
+    the documented TensorFlow recipe but untested here (no TPU).
+    """
+    import tensorflow as tf
+
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}.")
+    if name == "auto":
+        cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+        if len(cluster.get("worker", [])) > 1:
+            name = "multiworker"
+        elif len(tf.config.list_logical_devices("GPU")) > 1:
+            name = "mirrored"
+        else:
+            name = "default"
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError(
+                "--strategy multiworker needs TF_CONFIG describing the cluster "
+                '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                '"task": {"type": "worker", "index": 0}}).'
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def resolve_jit_compile(flag, strategy):
+    """The value for `model.compile(jit_compile=...)`."""
+    if flag not in JIT_CHOICES:
+        raise ValueError(f"jit_compile must be one of {JIT_CHOICES}, got {flag!r}.")
+    if flag == "auto":
+        import tensorflow as tf
+
+        single_device = strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy()
+        return True if single_device and keras.backend.backend() == "tensorflow" else "auto"
+    if flag == "off":
+        return False
+    import tensorflow as tf
+
+    mirrored = (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy)
+    if isinstance(strategy, mirrored):
+        raise ValueError(
+            f"--jit-compile on does not work under {type(strategy).__name__} with Keras 3 "
+            "(keras-team/keras#19005); use --jit-compile auto or off."
+        )
+    return True
+
+
+def set_precision(precision):
+    """Sets the global dtype policy; the models keep their heads in float32."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    keras.config.set_dtype_policy(precision)
+    return precision

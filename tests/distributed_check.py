@@ -1,0 +1,60 @@
+"""Run as a subprocess: TensorFlow's logical devices must be set before it starts.
+
+`python tests/distributed_check.py mirrored` prints a JSON line comparing
+the first training step on one device and under MirroredStrategy over two
+logical CPU devices, then a few more mirrored steps.
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import keras  # noqa: E402
+
+import keras_nest  # noqa: E402
+from keras_nest.training import get_recipe, make_loss, make_optimizer  # noqa: E402
+
+
+def first_step_loss(strategy, weights, x, y):
+    recipe = get_recipe("small", base_learning_rate=1e-3, warmup_epochs=0)
+    with strategy.scope():
+        model = keras_nest.create_model("nest_nano_16", num_classes=10, drop_path_rate=0.0)
+        model.set_weights(weights)
+        model.compile(optimizer=make_optimizer(recipe, steps_per_epoch=10), loss=make_loss(recipe))
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(len(x))
+    history = model.fit(ds, epochs=1, verbose=0)
+    after = [w.numpy() if hasattr(w, "numpy") else np.asarray(w) for w in model.get_weights()]
+    return float(history.history["loss"][0]), after, model
+
+
+def main():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 16, 16, 3)).astype("float32")
+    y = np.eye(10, dtype="float32")[rng.integers(0, 10, 16)]
+    keras.utils.set_random_seed(0)
+    weights = keras_nest.create_model("nest_nano_16", num_classes=10).get_weights()
+    single_loss, single_after, _ = first_step_loss(tf.distribute.get_strategy(), weights, x, y)
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    mirrored_loss, mirrored_after, model = first_step_loss(mirrored, weights, x, y)
+    update_diff = max(float(np.abs(a - b).max()) for a, b in zip(single_after, mirrored_after))
+    ds = tf.data.Dataset.from_tensor_slices((np.repeat(x, 4, 0), np.repeat(y, 4, 0))).batch(16)
+    losses = model.fit(ds, epochs=3, verbose=0).history["loss"]
+    print(json.dumps({
+        "replicas": mirrored.num_replicas_in_sync,
+        "single_loss": single_loss,
+        "mirrored_loss": mirrored_loss,
+        "max_weight_diff_after_step": update_diff,
+        "later_losses": losses,
+    }))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
