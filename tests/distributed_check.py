@@ -13,10 +13,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-
 import keras  # noqa: E402
 
 import keras_nest  # noqa: E402
@@ -36,6 +32,9 @@ def first_step_loss(strategy, weights, x, y):
 
 
 def main():
+    # Must run before TensorFlow touches a device (hence a subprocess).
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(16, 16, 16, 3)).astype("float32")
     y = np.eye(10, dtype="float32")[rng.integers(0, 10, 16)]
