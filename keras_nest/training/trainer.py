@@ -8,7 +8,6 @@ A run folder holds `last.keras` (model and optimizer state, for `resume`),
 
 import math
 import os
-import sys
 import time
 
 import keras
@@ -328,9 +327,3 @@ def evaluate(model_path, dataset, split=None, batch_size=128):
     if "top5_accuracy" in scores:
         result["test_top5_accuracy"] = float(scores["top5_accuracy"])
     return result
-
-
-def print_result(result, stream=sys.stdout):
-    import json
-
-    print(json.dumps(result), file=stream, flush=True)
