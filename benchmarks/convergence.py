@@ -33,6 +33,8 @@ def parse_args(argv=None):
                    help="epoch budgets for shapes (its ViT is ~5x costlier per epoch)")
     p.add_argument("--fractions", nargs="+", type=float, default=[0.1, 0.25, 0.5, 1.0])
     p.add_argument("--fraction-epochs", type=int, default=10)
+    p.add_argument("--shapes-fraction-epochs", type=int, default=3,
+                   help="budget of the shapes data-efficiency runs (kept short for the same reason)")
     p.add_argument("--recipe", default="small")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
@@ -44,14 +46,21 @@ def run_key(run):
     return (run["dataset"], run["model"], run["epochs_budget"], run["fraction"], run["seed"])
 
 
+def schedule(dataset, args):
+    """(epoch budgets, budget of the data-fraction runs) for one data set."""
+    if dataset == "shapes":
+        return args.shapes_budgets, args.shapes_fraction_epochs
+    return args.budgets, args.fraction_epochs
+
+
 def planned_runs(args):
     for dataset in args.datasets:
-        budgets = args.shapes_budgets if dataset == "shapes" else args.budgets
+        budgets, fraction_epochs = schedule(dataset, args)
         for model in PAIRS[dataset]:
             for epochs in budgets:
                 yield dict(dataset=dataset, model=model, epochs_budget=epochs, fraction=1.0, seed=args.seed)
             for fraction in args.fractions:
-                yield dict(dataset=dataset, model=model, epochs_budget=args.fraction_epochs,
+                yield dict(dataset=dataset, model=model, epochs_budget=fraction_epochs,
                            fraction=fraction, seed=args.seed)
 
 
@@ -77,7 +86,7 @@ def summarize(results, args):
         entry["model"], entry["params"] = r["model"], r["params"]
         if r["fraction"] == 1.0:
             entry["epochs"][r["epochs_budget"]] = round(r["test_accuracy"], 4)
-        if r["epochs_budget"] == args.fraction_epochs:
+        if r["epochs_budget"] == schedule(r["dataset"], args)[1]:
             entry["fraction"][r["fraction"]] = round(r["test_accuracy"], 4)
     return table
 
@@ -89,15 +98,15 @@ def plot(table, args):
     import matplotlib.pyplot as plt
 
     for key, xlabel, name, log in (("epochs", "training epochs (budget)", "convergence_epochs.png", True),
-                                   ("fraction", f"fraction of training data ({args.fraction_epochs} epochs)",
-                                    "data_efficiency.png", True)):
+                                   ("fraction", "fraction of training data", "data_efficiency.png", True)):
         fig, axes = plt.subplots(1, len(table), figsize=(5 * len(table), 4), squeeze=False)
         for ax, (dataset, families) in zip(axes[0], sorted(table.items())):
             for family, entry in sorted(families.items()):
                 points = sorted((float(x), y) for x, y in entry[key].items())
                 if points:
                     ax.plot(*zip(*points), marker="o", label=f"{entry['model']} ({entry['params']:,} params)")
-            ax.set(title=dataset, xlabel=xlabel, ylabel="test top-1 accuracy", ylim=(0, 1))
+            title = dataset if key == "epochs" else f"{dataset}, {schedule(dataset, args)[1]} epochs"
+            ax.set(title=title, xlabel=xlabel, ylabel="test top-1 accuracy", ylim=(0, 1))
             if log:
                 ax.set_xscale("log")
             ax.grid(alpha=0.3)

@@ -1,4 +1,4 @@
-"""The `keras-nest` command line: `train`, `evaluate`, `models`.
+"""The `keras-nest` command line: `train`, `evaluate`, `explain`, `models`.
 
 Every command ends by printing one JSON line on stdout, so scripts can read
 the result. Bad input ends with a one-line error on stderr (exit status 2),
@@ -85,6 +85,72 @@ def _evaluate(args):
     return 0
 
 
+def _load_classifier(path):
+    import keras
+
+    import keras_nest  # noqa: F401  (registers the layers)
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No model at {path!r}.")
+    return keras.saving.load_model(path, compile=False)
+
+
+def _run_dataset(model_path, dataset):
+    """The data set a run was trained on (its `result.json`), unless given."""
+    if dataset:
+        return dataset
+    from keras_nest.training.checkpoints import read_json
+
+    result = read_json(os.path.join(os.path.dirname(os.path.abspath(model_path)), "result.json"))
+    if not result or "dataset" not in result:
+        raise ValueError(
+            "Cannot tell which data set the model was trained on (no result.json beside it); "
+            "pass --dataset NAME so the images are normalised as in training."
+        )
+    return result["dataset"]
+
+
+def _explain(args):
+    import warnings
+
+    from keras_nest import explain
+    from keras_nest.data import dataset_info
+
+    model = _load_classifier(args.model_path)
+    vit = _load_classifier(args.vit_model_path) if args.vit_model_path else None
+    if args.target == "evaluate":
+        table = explain.evaluate_localization(
+            model, dataset=args.dataset or "shapes", split=args.split, vit_model=vit,
+            num_examples=args.num_examples, batch_size=args.batch_size,
+        )
+        print(json.dumps(table))
+        return 0
+    from keras_nest.data.images import read_image
+
+    dataset = _run_dataset(args.model_path, args.dataset)
+    info = dataset_info(dataset)
+    channels = model.model_config["input_shape"][-1]
+    image = read_image(args.target, channels)
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("always")
+        found = explain.explain_image(model, image, info.mean, info.std, args.class_index)
+    for note in notes:
+        print(f"keras-nest explain: note: {note.message}", file=sys.stderr)
+    figure = explain.explain_figure(model, image, info.mean, info.std, info.class_names,
+                                    args.class_index, args.top_k, explanation=found)
+    out = args.out or "explain.png"
+    figure.savefig(out, dpi=120)
+    probabilities = found["probabilities"]
+    top = [int(c) for c in probabilities.argsort()[::-1][: args.top_k]]
+    print(json.dumps({
+        "image": args.target, "out": out,
+        "class": info.class_names[found["gradcat"].class_index],
+        "top_k": [[info.class_names[c], round(float(probabilities[c]), 4)] for c in top],
+        "gradcat_path": [[level, block, list(box)] for level, block, box in found["gradcat"].path],
+    }))
+    return 0
+
+
 def build_parser():
     from keras_nest.training.distribute import JIT_CHOICES, PRECISIONS, STRATEGIES
 
@@ -129,6 +195,27 @@ def build_parser():
     evaluate.add_argument("--split", default=None, help="default: test (or validation)")
     evaluate.add_argument("--batch-size", type=int, default=128)
     evaluate.set_defaults(run=_evaluate)
+
+    explain = commands.add_parser(
+        "explain",
+        help="explain a prediction (IMAGE) or score localization (`explain evaluate`)",
+        description="`keras-nest explain IMAGE --model-path P --out explain.png` draws the image, its "
+        "class attention map and GradCAT path with the top classes. `keras-nest explain evaluate "
+        "--model-path P --dataset shapes [--vit-model-path V]` prints the localization table as JSON.",
+    )
+    explain.add_argument("target", help="an image file, or the word `evaluate`")
+    explain.add_argument("--model-path", required=True, help="a NesT classifier .keras file")
+    explain.add_argument("--dataset", default=None,
+                         help="its training data set (default: from result.json beside the model; "
+                         "`evaluate`: shapes)")
+    explain.add_argument("--out", default=None, help="PNG to write (default explain.png)")
+    explain.add_argument("--class-index", type=int, default=None, help="class to explain (default: predicted)")
+    explain.add_argument("--top-k", type=int, default=5)
+    explain.add_argument("--vit-model-path", default=None, help="`evaluate`: a ViT baseline .keras file")
+    explain.add_argument("--split", default="test", help="`evaluate`: split to score")
+    explain.add_argument("--num-examples", type=int, default=None, help="`evaluate`: first N images")
+    explain.add_argument("--batch-size", type=int, default=50)
+    explain.set_defaults(run=_explain)
     return parser
 
 

@@ -21,9 +21,8 @@ import warnings
 import zlib
 
 import numpy as np
-import tensorflow as tf
 
-from keras_nest.data.images import channel_stats, read_only, resize_images
+from keras_nest.data.images import channel_stats, read_image, read_only, resize_images
 from keras_nest.data.info import DatasetInfo
 
 SPLITS = ("train", "test")
@@ -132,9 +131,8 @@ def _decoded(root, split, image_size, channels, holdout, fingerprint):
     images, labels, skipped, sizes = [], [], [], set()
     for path, label in files[split]:
         try:
-            image = tf.io.decode_image(tf.io.read_file(str(path)), channels=channels,
-                                       expand_animations=False).numpy()
-        except (tf.errors.OpError, ValueError, OSError):
+            image = read_image(path, channels)
+        except ValueError:
             skipped.append(path.relative_to(root).as_posix())
             continue
         sizes.add(image.shape[:2])

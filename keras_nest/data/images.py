@@ -94,6 +94,19 @@ def convert_channels(images, channels):
     raise ValueError(f"Cannot convert {have}-channel images to {channels} channels.")
 
 
+def read_image(path, channels=3):
+    """Decodes one image file (PNG, JPEG, GIF, BMP) to uint8 `(H, W, channels)`.
+
+    Raises:
+        ValueError: the file is missing, unreadable or not an image.
+    """
+    try:
+        return tf.io.decode_image(tf.io.read_file(str(path)), channels=channels,
+                                  expand_animations=False).numpy()
+    except (tf.errors.OpError, ValueError, OSError) as error:
+        raise ValueError(f"Cannot read {str(path)!r} as an image ({type(error).__name__}).") from None
+
+
 def resize_images(images, size):
     """Bilinear resize of `(N, H, W, C)` images to `size`, keeping the dtype.
 

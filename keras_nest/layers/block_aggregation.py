@@ -59,9 +59,20 @@ class BlockAggregation(keras.layers.Layer):
         self.norm.build((*plane[:-1], self.filters))
 
     def call(self, x):
-        x = deblockify(x, self.grid_size, self.block_size)
-        x = self.pool(self.norm(self.conv(x)))
-        return blockify(x, self.block_size)
+        return self.pool_blocks(self.normalized(x))
+
+    def normalized(self, x):
+        """The full-resolution plane after Conv2D and LayerNorm, before pooling.
+
+        `(B, T, n, C)` blocks in, `(B, gh * bh, gw * bw, filters)` out: the
+        features of the level below as the next level reads them
+        (explanations differentiate here).
+        """
+        return self.norm(self.conv(deblockify(x, self.grid_size, self.block_size)))
+
+    def pool_blocks(self, plane):
+        """Max-pools a `normalized` plane and cuts it into the next level's blocks."""
+        return blockify(self.pool(plane), self.block_size)
 
     def compute_output_shape(self, input_shape):
         gh, gw = self.grid_size

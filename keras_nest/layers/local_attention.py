@@ -90,6 +90,31 @@ class LocalSelfAttention(keras.layers.Layer):
             )
 
     def call(self, x, training=None):
+        weights, value = self._weights_and_value(x)
+        weights = self.attention_dropout(weights, training=training)
+        context = ops.matmul(weights, value)  # (B, T, kv, g*n, d)
+
+        _, blocks, tokens, _ = x.shape
+        heads, head_dim = self.num_heads, self.head_dim
+        context = ops.reshape(context, (-1, blocks, heads, tokens, head_dim))
+        context = ops.transpose(context, (0, 1, 3, 2, 4))
+        context = ops.reshape(context, (-1, blocks, tokens, heads * head_dim))
+        out = ops.matmul(context, ops.cast(self.output_kernel, x.dtype))
+        if self.use_bias:
+            out = out + ops.cast(self.output_bias, x.dtype)
+        return out
+
+    def attention_weights(self, x):
+        """The softmax attention of every head: `(B, T, n, C) -> (B, T, heads, n, n)`.
+
+        Rows are queries, columns keys, within each block (what attention
+        rollout and attention plots read).
+        """
+        _, blocks, tokens, _ = x.shape
+        weights, _ = self._weights_and_value(x)
+        return ops.reshape(weights, (-1, blocks, self.num_heads, tokens, tokens))
+
+    def _weights_and_value(self, x):
         _, blocks, tokens, _ = x.shape
         heads, kv_heads, head_dim = self.num_heads, self.num_key_value_heads, self.head_dim
         group = heads // kv_heads
@@ -107,26 +132,15 @@ class LocalSelfAttention(keras.layers.Layer):
 
         # Query heads that share a key/value head are stacked along the token
         # axis, so one batched matmul covers multi-head, grouped and
-        # multi-query attention alike.
+        # multi-query attention alike (head = kv_head * group + member).
         query = ops.reshape(
             heads_first(query * (head_dim**-0.5), heads),
             (-1, blocks, kv_heads, group * tokens, head_dim),
         )
         key = heads_first(key, kv_heads)
         value = heads_first(value, kv_heads)
-
         scores = ops.matmul(query, ops.transpose(key, (0, 1, 2, 4, 3)))
-        weights = ops.softmax(scores, axis=-1)
-        weights = self.attention_dropout(weights, training=training)
-        context = ops.matmul(weights, value)  # (B, T, kv, g*n, d)
-
-        context = ops.reshape(context, (-1, blocks, heads, tokens, head_dim))
-        context = ops.transpose(context, (0, 1, 3, 2, 4))
-        context = ops.reshape(context, (-1, blocks, tokens, heads * head_dim))
-        out = ops.matmul(context, ops.cast(self.output_kernel, x.dtype))
-        if self.use_bias:
-            out = out + ops.cast(self.output_bias, x.dtype)
-        return out
+        return ops.softmax(scores, axis=-1), value  # (B, T, kv, g*n, n), (B, T, kv, n, d)
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -85,4 +85,18 @@ NEST_PRESETS = {
             num_classes=10,
         ),
     },
+    "nest_micro_64": {
+        "description": "Small NesT for 64x64 images whose top level keeps an 8x8 token map "
+        "(class attention maps, localization).",
+        "config": dict(
+            input_shape=(64, 64, 3),
+            patch_size=2,
+            embed_dims=(32, 64, 128),
+            num_heads=(1, 2, 4),
+            depths=(1, 2, 2),
+            attention="multi_head",
+            drop_path_rate=0.1,
+            num_classes=10,
+        ),
+    },
 }

@@ -160,4 +160,12 @@ VIT_PRESETS = {
             drop_path_rate=0.1, num_classes=10,
         ),
     },
+    "vit_micro_64": {
+        "description": "ViT size-matched to nest_micro_64 (patch 8, 64 px: an 8x8 token map too).",
+        "matches": "nest_micro_64",
+        "config": dict(
+            input_shape=(64, 64, 3), patch_size=8, embed_dim=128, depth=3, num_heads=4,
+            drop_path_rate=0.1, num_classes=10,
+        ),
+    },
 }

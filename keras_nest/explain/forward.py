@@ -1,0 +1,194 @@
+"""Layer-by-layer replays of NesT and ViT classifiers, and input checks.
+
+Explanations need what the functional graph does not return: every level's
+activations, the final-normed tokens, the logits before any classifier
+activation, ViT attention weights, and gradients with respect to
+activations. Replaying the named layers in order gives all of them on every
+backend; an optional zero `offset` added to each level's output is the
+handle that `value_and_gradients` differentiates, since the gradient with
+respect to an added zero equals the gradient with respect to the activation.
+"""
+
+import numpy as np
+from keras import ops
+
+from keras_nest.layers.block_partition import blockify, deblockify
+from keras_nest.models.nest import NestModel
+from keras_nest.models.vit import VitModel
+
+
+def check_classifier(model, allow_vit=False):
+    """Raises a clear error unless `model` is a keras_nest classifier with its head."""
+    families = (NestModel, VitModel) if allow_vit else (NestModel,)
+    if not isinstance(model, families):
+        wanted = "a NesT or GAP ViT classifier" if allow_vit else "a NesT classifier"
+        raise TypeError(
+            f"This explanation needs {wanted} built by keras_nest (e.g. "
+            f"keras_nest.create_model('nest_micro_64') or a .keras file it saved); got "
+            f"{type(model).__name__}."
+        )
+    config = model.model_config
+    if not config["include_top"]:
+        raise ValueError("The model has no classification head; build it with include_top=True.")
+    if isinstance(model, VitModel) and config["global_pool"] != "gap":
+        raise ValueError(
+            "Class attention maps need a head that averages the tokens; this ViT pools its "
+            "class token (global_pool='token'). Use attention_rollout instead."
+        )
+
+
+def check_images(model, images):
+    """`images` as float32 `(N, H, W, C)` model inputs; a clear error on a wrong size."""
+    images = np.asarray(ops.convert_to_numpy(images), np.float32)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4:
+        raise ValueError(f"Expected images of shape (N, H, W, C) or (H, W, C); got {images.shape}.")
+    expected = tuple(model.model_config["input_shape"])
+    if images.shape[1:] != expected:
+        raise ValueError(
+            f"The model takes {expected[0]}x{expected[1]}x{expected[2]} inputs; got images of "
+            f"{images.shape[1]}x{images.shape[2]}x{images.shape[3]}. Resize and normalise them "
+            "first with keras_nest.explain.prepare_images(images, model, mean, std)."
+        )
+    if not np.all(np.isfinite(images)):
+        raise ValueError("The images contain NaN or infinite values.")
+    return images
+
+
+def check_class_index(class_index, num_classes, num_images):
+    """None, or an int64 array of `num_images` valid class indices."""
+    if class_index is None:
+        return None
+    index = np.broadcast_to(np.asarray(class_index), (num_images,))
+    if not np.issubdtype(index.dtype, np.integer):
+        raise TypeError(f"class_index must be an int or ints; got {class_index!r}.")
+    bad = index[(index < 0) | (index >= num_classes)]
+    if bad.size:
+        raise ValueError(
+            f"class_index {int(bad[0])} is out of range: the model has {num_classes} classes "
+            f"(0..{num_classes - 1})."
+        )
+    return index.astype(np.int64)
+
+
+def head_logits(model, pooled):
+    """Logits of the `predictions` layer before its activation, in float32."""
+    head = model.get_layer("predictions")
+    kernel = ops.cast(head.kernel, "float32")
+    return ops.matmul(ops.cast(pooled, "float32"), kernel) + ops.cast(head.bias, "float32")
+
+
+FEATURES = ("output", "normalized")
+
+
+def feature_shapes(model, num_images, features="output"):
+    """Blocked shapes `(N, blocks, n, C)` of the per-level features `nest_forward` taps."""
+    dims = model.model_config["embed_dims"]
+    if features == "normalized":
+        dims = dims[1:] + dims[-1:]
+    return [
+        (num_images, int(np.prod(g["grid_size"])), int(np.prod(g["block_size"])), int(d))
+        for g, d in zip(model.geometry, dims)
+    ]
+
+
+def nest_forward(model, images, offsets=None, features="output"):
+    """Replays a NesT classifier in inference mode, tapping every level.
+
+    Args:
+        model: a `NestModel` with its head.
+        images: model inputs `(N, H, W, C)`.
+        offsets: optional list, one tensor per level shaped as
+            `feature_shapes(...)`, added to the tapped features (zeros for
+            gradients).
+        features: `"output"`, each level's transformer output; or
+            `"normalized"`, what the next stage reads after its LayerNorm:
+            the next block aggregation's Conv2D + LayerNorm plane (before
+            max-pooling) cut into this level's blocks, and for the top level
+            the final-normed tokens.
+
+    Returns:
+        `(features, tokens, logits)`: per level (level 0 first) blocked
+        `(N, blocks, n, C)` tensors, the final-normed top-level tokens
+        `(N, 1, n, C)` and float32 logits.
+    """
+    if features not in FEATURES:
+        raise ValueError(f"features must be one of {FEATURES}; got {features!r}.")
+    geometry = model.geometry
+    x = model.get_layer("patch_embedding")(images, training=False)
+    x = model.get_layer("block_partition")(x)
+    taps = []
+    for i in range(model.num_levels):
+        x = model.get_layer(f"level_{i}")(x, training=False)
+        if features == "output":
+            if offsets is not None:
+                x = x + ops.cast(offsets[i], x.dtype)
+            taps.append(x)
+        if i + 1 == model.num_levels:
+            break
+        aggregation = model.get_layer(f"aggregation_{i + 1}")
+        if features == "output":
+            x = aggregation(x, training=False)
+            continue
+        plane = aggregation.normalized(x)
+        if offsets is not None:
+            plane = plane + ops.cast(
+                deblockify(offsets[i], geometry[i]["grid_size"], geometry[i]["block_size"]), plane.dtype
+            )
+        taps.append(blockify(plane, geometry[i]["block_size"]))
+        x = aggregation.pool_blocks(plane)
+    tokens = model.get_layer("final_norm")(x)
+    if features == "normalized":
+        if offsets is not None:
+            tokens = tokens + ops.cast(offsets[-1], tokens.dtype)
+        taps.append(tokens)
+    logits = head_logits(model, ops.mean(tokens, axis=(1, 2)))
+    return taps, tokens, logits
+
+
+def vit_forward(model, images, with_attention=False):
+    """Replays a ViT classifier: `(tokens, logits, attention)`.
+
+    `tokens` are the final-normed tokens `(N, 1, n, C)` (class token first
+    when the model has one); `attention` is a list of per-layer weights
+    `(N, heads, n, n)`, or None.
+    """
+    x = model.get_layer("patch_embedding")(images, training=False)
+    x = model.get_layer("tokens")(x)
+    if model.model_config["global_pool"] == "token":
+        x = model.get_layer("class_token")(x)
+    encoder = model.get_layer("encoder")
+    x = encoder.position_embedding(x)
+    attention = [] if with_attention else None
+    for block in encoder.blocks:
+        if with_attention:
+            attention.append(block.attention.attention_weights(block.norm1(x))[:, 0])
+        x = block(x, training=False)
+    tokens = model.get_layer("final_norm")(x)
+    if model.model_config["global_pool"] == "token":
+        pooled = tokens[:, 0, 0]
+    else:
+        pooled = ops.mean(tokens, axis=(1, 2))
+    return tokens, head_logits(model, pooled), attention
+
+
+def token_grid(model):
+    """`(h, w)` of the spatial token map that class attention maps live on."""
+    if isinstance(model, NestModel):
+        return tuple(model.geometry[-1]["block_size"])
+    height, width = model.model_config["input_shape"][:2]
+    patch = model.model_config["patch_size"]
+    return height // patch, width // patch
+
+
+def level_plane(values, level):
+    """Blocked `(N, blocks, n)` or `(N, blocks, n, C)` values of one level on its plane."""
+    values = np.asarray(values)
+    squeeze = values.ndim == 3
+    if squeeze:
+        values = values[..., None]
+    plane = ops.convert_to_numpy(
+        deblockify(values, level["grid_size"], level["block_size"])
+    )
+    return plane[..., 0] if squeeze else plane

@@ -1,0 +1,76 @@
+"""Turning token-grid maps into image-sized maps, and images into model inputs."""
+
+import warnings
+
+import numpy as np
+from keras import ops
+
+
+def upsample_maps(maps, size, interpolation="bilinear"):
+    """`(N, h, w)` maps to `(N, H, W)` (half-pixel centres, as cv2/tf resize)."""
+    maps = np.asarray(maps, np.float32)
+    if tuple(maps.shape[1:3]) == tuple(size):
+        return maps
+    resized = ops.image.resize(maps[..., None], tuple(size), interpolation=interpolation)
+    return ops.convert_to_numpy(resized)[..., 0]
+
+
+def normalize_maps(maps):
+    """Min-max normalises each map to `[0, 1]` (a constant map becomes zeros).
+
+    Example:
+
+    >>> normalize_maps(np.array([[[1.0, 3.0], [2.0, 5.0]]])).tolist()
+    [[[0.0, 0.5], [0.25, 1.0]]]
+    """
+    maps = np.asarray(maps, np.float32)
+    low = maps.min(axis=(1, 2), keepdims=True)
+    span = maps.max(axis=(1, 2), keepdims=True) - low
+    return np.where(span > 0, (maps - low) / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
+
+
+def image_maps(token_maps, image_size, interpolation="bilinear"):
+    """Token-grid maps to input resolution, normalised to `[0, 1]`."""
+    return normalize_maps(upsample_maps(token_maps, image_size, interpolation))
+
+
+def prepare_images(images, model, mean, std):
+    """Raw images to model inputs: resized (with a warning) and normalised.
+
+    Args:
+        images: `(N, H, W, C)` or `(H, W, C)`, uint8 `0..255` or float `[0, 1]`.
+        model: the model that will read them (its input size is the target).
+        mean, std: per-channel normalisation in `[0, 1]` units, as training
+            used (`keras_nest.data.dataset_info(name).mean` / `.std`).
+
+    Returns:
+        float32 `(N, h, w, C)` inputs.
+
+    Example:
+
+    >>> import keras_nest
+    >>> model = keras_nest.create_model("nest_nano_16")
+    >>> prepare_images(np.zeros((16, 16, 3), np.uint8), model, 0.5, 0.25).shape
+    (1, 16, 16, 3)
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4:
+        raise ValueError(f"Expected images of shape (N, H, W, C) or (H, W, C); got {images.shape}.")
+    scaled = images.astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
+    height, width, channels = model.model_config["input_shape"]
+    if scaled.shape[-1] != channels:
+        raise ValueError(f"The model takes {channels}-channel images; got {scaled.shape[-1]} channels.")
+    if scaled.shape[1:3] != (height, width):
+        warnings.warn(
+            f"Resizing images from {scaled.shape[1]}x{scaled.shape[2]} to the model's "
+            f"{height}x{width}; maps and boxes refer to the resized image.",
+            stacklevel=2,
+        )
+        scaled = ops.convert_to_numpy(
+            ops.image.resize(scaled, (height, width), interpolation="bilinear", antialias=True)
+        )
+    mean = np.asarray(mean, np.float32)
+    std = np.asarray(std, np.float32)
+    return ((scaled - mean) / std).astype(np.float32)

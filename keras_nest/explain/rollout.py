@@ -1,0 +1,54 @@
+"""Attention rollout (Abnar & Zuidema, 2020) for the ViT baseline.
+
+Each layer's attention is averaged over heads, mixed with the identity for
+the residual path (`0.5 A + 0.5 I`, rows renormalised), and the layers are
+multiplied from the first to the last. Row `q` of the product says how much
+each input token flows into output token `q`. A GAP ViT averages its output
+tokens, so its map is the mean row; a class-token ViT reads the class
+token's row. The map is class-agnostic.
+"""
+
+import numpy as np
+from keras import ops
+
+from keras_nest.explain.cam import ClassMaps
+from keras_nest.explain.forward import check_images, token_grid, vit_forward
+from keras_nest.explain.maps import image_maps
+from keras_nest.models.vit import VitModel
+
+
+def attention_rollout(model, images):
+    """Attention-rollout maps of a keras_nest ViT classifier.
+
+    Args:
+        model: a `VitModel` (either pooling).
+        images: model inputs `(N, H, W, C)` or one image.
+
+    Returns:
+        `ClassMaps` whose `class_index` is the predicted class (the map
+        itself does not depend on it).
+
+    Example:
+
+    >>> import keras_nest
+    >>> model = keras_nest.create_model("vit_nano_16", num_classes=3)
+    >>> attention_rollout(model, np.zeros((2, 16, 16, 3), np.float32)).token_maps.shape
+    (2, 8, 8)
+    """
+    if not isinstance(model, VitModel):
+        raise TypeError(f"attention_rollout needs a keras_nest ViT; got {type(model).__name__}.")
+    images = check_images(model, images)
+    _, logits, attention = vit_forward(model, images, with_attention=True)
+    rollout = None
+    for weights in attention:
+        mixed = 0.5 * np.mean(ops.convert_to_numpy(ops.cast(weights, "float32")), axis=1)
+        mixed += 0.5 * np.eye(mixed.shape[-1], dtype=np.float32)
+        mixed /= mixed.sum(axis=-1, keepdims=True)
+        rollout = mixed if rollout is None else mixed @ rollout
+    if model.model_config["global_pool"] == "token":
+        flow = rollout[:, 0, 1:]
+    else:
+        flow = rollout.mean(axis=1)
+    token_maps = flow.reshape((len(images), *token_grid(model)))
+    logits = ops.convert_to_numpy(logits)
+    return ClassMaps(image_maps(token_maps, images.shape[1:3]), token_maps, np.argmax(logits, -1), logits)
