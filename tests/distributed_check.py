@@ -1,8 +1,9 @@
 """Run as a subprocess: TensorFlow's logical devices must be set before it starts.
 
-`python tests/distributed_check.py mirrored` prints a JSON line comparing
-the first training step on one device and under MirroredStrategy over two
-logical CPU devices, then a few more mirrored steps.
+`python tests/distributed_check.py` prints a JSON line comparing the first
+training step on one device and under MirroredStrategy over two logical CPU
+devices, then a few more mirrored steps. `python tests/distributed_check.py
+gan` compares one GAN step (discriminator and generator updates) the same way.
 """
 
 import json
@@ -31,10 +32,47 @@ def first_step_loss(strategy, weights, x, y):
     return float(history.history["loss"][0]), after, model
 
 
+def gan_step(strategy, weights, images, noise):
+    from keras_nest.gan import GAN
+
+    with strategy.scope():
+        generator = keras_nest.create_generator("nest_gan_tiny")
+        discriminator = keras_nest.create_discriminator(16)
+        generator.set_weights(weights[0])
+        discriminator.set_weights(weights[1])
+        gan = GAN(generator, discriminator)
+        gan.compile(g_optimizer=keras.optimizers.SGD(0.1), d_optimizer=keras.optimizers.SGD(0.1))
+    ds = tf.data.Dataset.from_tensor_slices((images, noise)).batch(len(images))
+    history = gan.fit(ds, epochs=1, verbose=0).history
+    return history, [np.asarray(w) for w in generator.get_weights() + discriminator.get_weights()]
+
+
+def gan_check():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+    noise = rng.normal(size=(8, 32)).astype("float32")
+    keras.utils.set_random_seed(0)
+    weights = (keras_nest.create_generator("nest_gan_tiny").get_weights(),
+               keras_nest.create_discriminator(16).get_weights())
+    before = weights[0] + weights[1]
+    single, single_after = gan_step(tf.distribute.get_strategy(), weights, images, noise)
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    multi, multi_after = gan_step(mirrored, weights, images, noise)
+    print(json.dumps({
+        "replicas": mirrored.num_replicas_in_sync,
+        "single_d_loss": single["d_loss"][0], "mirrored_d_loss": multi["d_loss"][0],
+        "single_g_loss": single["g_loss"][0], "mirrored_g_loss": multi["g_loss"][0],
+        "max_update": max(float(np.abs(a - b).max()) for a, b in zip(single_after, before)),
+        "max_weight_diff_after_step": max(float(np.abs(a - b).max()) for a, b in zip(single_after, multi_after)),
+    }))
+
+
 def main():
     # Must run before TensorFlow touches a device (hence a subprocess).
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    if sys.argv[1:] == ["gan"]:
+        return gan_check()
     rng = np.random.default_rng(0)
     x = rng.normal(size=(16, 16, 16, 3)).astype("float32")
     y = np.eye(10, dtype="float32")[rng.integers(0, 10, 16)]

@@ -1,6 +1,7 @@
 """NesT building blocks as Keras layers (written with `keras.ops`)."""
 
 from keras_nest.layers.block_aggregation import BlockAggregation
+from keras_nest.layers.block_deaggregation import BlockDeaggregation
 from keras_nest.layers.block_partition import (
     BlockPartition,
     block_box,
@@ -20,6 +21,7 @@ from keras_nest.layers.transformer_block import TransformerBlock
 
 __all__ = [
     "BlockAggregation",
+    "BlockDeaggregation",
     "BlockPartition",
     "ClassToken",
     "DropPath",

@@ -1,7 +1,14 @@
 """NesT models."""
 
 from keras_nest.models.complexity import count_macs
-from keras_nest.models.factory import create_model, list_models, preset_config
+from keras_nest.models.factory import (
+    create_discriminator,
+    create_generator,
+    create_model,
+    list_generators,
+    list_models,
+    preset_config,
+)
 from keras_nest.models.nest import NestModel, drop_path_schedule, level_geometry
 from keras_nest.models.nest_presets import NEST_PRESETS
 from keras_nest.models.vit import VIT_PRESETS, VitModel
@@ -13,9 +20,12 @@ __all__ = [
     "VIT_PRESETS",
     "VitModel",
     "count_macs",
+    "create_discriminator",
+    "create_generator",
     "create_model",
     "drop_path_schedule",
     "level_geometry",
+    "list_generators",
     "list_models",
     "load_weights",
     "preset_config",

@@ -2,6 +2,7 @@
 
 import inspect
 
+from keras_nest.models.gan_presets import GENERATOR_PRESETS, ResnetDiscriminator, discriminator_config
 from keras_nest.models.nest import NestModel
 from keras_nest.models.nest_presets import NEST_PRESETS
 from keras_nest.models.vit import VIT_PRESETS, VitModel
@@ -22,7 +23,10 @@ def preset_config(name, **overrides):
     """The model class and full config of a named model, overrides applied."""
     if name not in _REGISTRY:
         raise ValueError(f"Unknown model {name!r}. Available models: {', '.join(list_models())}.")
-    model_class, preset = _REGISTRY[name]
+    return _apply_overrides(name, *_REGISTRY[name], overrides)
+
+
+def _apply_overrides(name, model_class, preset, overrides):
     if "classes" in overrides:  # keras.applications spelling
         classes = overrides.pop("classes")
         if overrides.get("num_classes", classes) != classes:
@@ -66,3 +70,40 @@ def create_model(name, weights=None, **overrides):
     if weights is not None:
         load_weights(model, weights, lambda **kw: model_class(name=model.name, **dict(config, **kw)))
     return model
+
+
+def list_generators(family=None):
+    """Names accepted by `create_generator`; `family` is "nest" or "sagan"."""
+    return sorted(n for n in GENERATOR_PRESETS if family is None or n.startswith(f"{family}_"))
+
+
+def create_generator(name, **overrides):
+    """Builds a named image generator: `(B, latent_dim)` noise to `(B, S, S, 3)` in [-1, 1].
+
+    Args:
+        name: one of `list_generators()` (`nest_gan_*` or the `sagan_*` baselines).
+        **overrides: constructor arguments, e.g. `latent_dim`, `channels`.
+
+    Example:
+
+    >>> g = keras_nest.create_generator("nest_gan_tiny", latent_dim=16)
+    >>> tuple(g(keras.ops.zeros((2, 16))).shape)
+    (2, 16, 16, 3)
+    """
+    if name not in GENERATOR_PRESETS:
+        raise ValueError(f"Unknown generator {name!r}. Available generators: {', '.join(list_generators())}.")
+    preset = GENERATOR_PRESETS[name]
+    model_class, config = _apply_overrides(name, preset["class"], preset, overrides)
+    return model_class(name=overrides.get("name", name), **config)
+
+
+def create_discriminator(image_size, channels=3, **overrides):
+    """The SAGAN-style ResNet discriminator for `image_size` (16, 32 or 64) images.
+
+    Example:
+
+    >>> tuple(keras_nest.create_discriminator(16)(keras.ops.zeros((2, 16, 16, 3))).shape)
+    (2, 1)
+    """
+    config = dict(discriminator_config(int(image_size), channels), **overrides)
+    return ResnetDiscriminator(name=overrides.pop("name", f"discriminator_{image_size}"), **config)

@@ -1,0 +1,182 @@
+"""`GAN`: a generator and a discriminator trained together with `model.fit`."""
+
+import keras
+from keras import ops
+
+from keras_nest.gan.diffaugment import check_policy, diff_augment
+from keras_nest.gan.losses import get_losses
+
+
+def _default_optimizer(learning_rate):
+    # SAGAN's two-time-scale update rule: Adam with beta_1 = 0.
+    return keras.optimizers.Adam(learning_rate, beta_1=0.0, beta_2=0.999)
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class GAN(keras.Model):
+    """Adversarial training of `generator` against `discriminator`.
+
+    Each `train_step` makes `d_steps` discriminator updates on the batch of
+    real images (fresh noise each time), then one generator update. Losses
+    are averaged over the global batch: under a `tf.distribute` strategy
+    each replica's mean is divided by the number of replicas, because these
+    are not `keras.losses.Loss` objects (which would do it themselves).
+
+    Args:
+        generator: a model from noise `(B, latent_dim)` to images in [-1, 1].
+        discriminator: a model from images to one logit each, `(B, 1)`.
+        latent_dim: optional; checked against the generator's input size.
+        d_steps: discriminator updates per generator update.
+        ema_decay: keep an exponential moving average of the generator's
+            weights (`ema_generator`), e.g. 0.999; None disables it.
+        diffaugment: comma-separated DiffAugment policy applied to every
+            image the discriminator sees (e.g. `"color,translation"`), or None.
+        r1_gamma: weight of the R1 penalty `gamma / 2 * |grad D(x)|^2` on real
+            images (0 disables it).
+        seed: seed of the noise and augmentation.
+
+    The data set yields real images `(B, H, W, C)` in [-1, 1] (or
+    `(images, noise)` pairs, to fix the noise, as the tests do).
+    """
+
+    def __init__(self, generator, discriminator, latent_dim=None, d_steps=1, ema_decay=None,
+                 diffaugment=None, r1_gamma=0.0, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        g_latent = generator.input_shape[-1]
+        if latent_dim is not None and int(latent_dim) != g_latent:
+            raise ValueError(f"latent_dim is {latent_dim} but the generator takes {g_latent}-d noise; "
+                             "build the generator with the same latent_dim.")
+        if tuple(generator.output_shape[1:]) != tuple(discriminator.input_shape[1:]):
+            raise ValueError(f"The generator makes {tuple(generator.output_shape[1:])} images but the "
+                             f"discriminator reads {tuple(discriminator.input_shape[1:])}.")
+        if int(d_steps) < 1:
+            raise ValueError(f"d_steps must be >= 1; got {d_steps}.")
+        if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1); got {ema_decay}.")
+        check_policy(diffaugment)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = g_latent
+        self.d_steps = int(d_steps)
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.diffaugment = diffaugment or None
+        self.r1_gamma = float(r1_gamma)
+        self.seed = int(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+        self.ema_generator = None
+        if self.ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
+
+    def compile(self, g_optimizer=None, d_optimizer=None, loss="hinge", **kwargs):
+        """Optimizers default to TTUR: Adam(beta_1=0), G 1e-4, D 4e-4."""
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer or _default_optimizer(1e-4)
+        self.d_optimizer = d_optimizer or _default_optimizer(4e-4)
+        self.loss_name = loss
+        self.d_loss_fn, self.g_loss_fn = get_losses(loss)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, inputs, training=False):
+        """Noise `(B, latent_dim)` -> images; images `(B, H, W, C)` -> discriminator logits.
+
+        (Keras calls the model on a data batch, i.e. on images, to build it
+        under a distribution strategy.)
+        """
+        if len(inputs.shape) == 2:
+            return self.generator(inputs, training=training)
+        return self.discriminator(inputs, training=training)
+
+    def sample(self, num_images, seed=0, use_ema=True):
+        """`num_images` generated images in [-1, 1] (from the EMA generator when there is one)."""
+        noise = keras.random.normal((int(num_images), self.latent_dim), seed=seed)
+        generator = self.ema_generator if use_ema and self.ema_generator is not None else self.generator
+        return generator(noise, training=False)
+
+    def build(self, input_shape=None):
+        self.built = True
+
+    def _augment(self, images):
+        return diff_augment(images, self.diffaugment, self.seed_generator) if self.diffaugment else images
+
+    def _global_mean(self, values):
+        return ops.mean(values) / _num_replicas()
+
+    def train_step(self, data):
+        if keras.backend.backend() != "tensorflow":
+            raise NotImplementedError("GAN.train_step is written for the TensorFlow backend; set "
+                                      "KERAS_BACKEND=tensorflow.")
+        import tensorflow as tf
+
+        real, noise = data if isinstance(data, (tuple, list)) else (data, None)
+        batch = ops.shape(real)[0]
+
+        def draw_noise():
+            if noise is not None:
+                return noise
+            return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+
+        for _ in range(self.d_steps):
+            z = draw_noise()
+            with tf.GradientTape() as tape:
+                fake = self.generator(z, training=True)
+                real_in = self._augment(real)
+                if self.r1_gamma > 0:
+                    with tf.GradientTape() as inner:
+                        inner.watch(real_in)
+                        d_real = self.discriminator(real_in, training=True)[:, 0]
+                        total = ops.sum(d_real)
+                    slopes = inner.gradient(total, real_in)
+                    penalty = 0.5 * self.r1_gamma * ops.sum(ops.square(slopes), axis=(1, 2, 3))
+                else:
+                    d_real = self.discriminator(real_in, training=True)[:, 0]
+                    penalty = 0.0
+                d_fake = self.discriminator(self._augment(fake), training=True)[:, 0]
+                d_loss = self._global_mean(self.d_loss_fn(d_real, d_fake) + penalty)
+            variables = self.discriminator.trainable_variables
+            self.d_optimizer.apply(tape.gradient(d_loss, variables), variables)
+
+        z = draw_noise()
+        with tf.GradientTape() as tape:
+            d_gen = self.discriminator(self._augment(self.generator(z, training=True)), training=True)[:, 0]
+            g_loss = self._global_mean(self.g_loss_fn(d_gen))
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply(tape.gradient(g_loss, variables), variables)
+        if self.ema_generator is not None:
+            for ema, weight in zip(self.ema_generator.weights, self.generator.weights):
+                ema.assign(self.ema_decay * ema + (1.0 - self.ema_decay) * ops.cast(weight, ema.dtype))
+
+        replicas = _num_replicas()
+        self.trackers["d_loss"].update_state(d_loss * replicas)
+        self.trackers["g_loss"].update_state(g_loss * replicas)
+        self.trackers["d_real"].update_state(ops.mean(d_real))
+        self.trackers["d_fake"].update_state(ops.mean(d_fake))
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def get_config(self):
+        return {
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "d_steps": self.d_steps, "ema_decay": self.ema_decay, "diffaugment": self.diffaugment,
+            "r1_gamma": self.r1_gamma, "seed": self.seed, "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
+        return cls(**config)
+
+
+def _num_replicas():
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy().num_replicas_in_sync

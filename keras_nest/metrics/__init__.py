@@ -1,0 +1,12 @@
+"""Distances between image distributions in a feature space: Fréchet and kernel (KID).
+
+The math works on any `(N, D)` feature arrays. Which network produced the
+features decides the metric's name: only InceptionV3 pool features with the
+reference weights give "FID"; the built-in extractors are reported as
+`FD-<extractor>` / `KD-<extractor>`.
+"""
+
+from keras_nest.metrics.frechet import frechet_distance, gaussian_statistics
+from keras_nest.metrics.kernel import kernel_distance
+
+__all__ = ["frechet_distance", "gaussian_statistics", "kernel_distance"]

@@ -1,0 +1,151 @@
+"""NesT run in reverse as an image generator: one block in, an RGB image out.
+
+    z (latent_dim)
+    -> Dense -> the top level: one block of `block_size^2` tokens (width d_0)
+    -> NestLevel (position embedding + transformer layers inside the block)
+    -> BlockDeaggregation: un-blockify, PixelShuffleUpsample x2, blockify
+       (each block becomes its four children; width d_1)
+    -> NestLevel -> ... (one level per entry of `embed_dims`)
+    -> LayerNorm -> Dense to `patch_size^2 * channels` per token
+    -> depth-to-space (`patch_size`) -> tanh, in [-1, 1].
+
+Design decisions where the NesT paper is silent (its generator code was
+never released):
+
+* The latent vector is mapped by one Dense layer to all top-level tokens, as
+  in HiT-GAN (whose low-resolution stages follow NesT's decoder); the
+  top-level position embedding then adds a learned spatial prior.
+* De-aggregation projects with a Dense to `4 * d_next` channels *before*
+  depth-to-space, so the channel change and the 2x upsampling are one
+  learned step with no checkerboard overlap.
+* Block size stays constant (as in the classifier), so the number of blocks
+  quadruples per level and attention cost grows only linearly with pixels.
+* Tokens become pixels through LayerNorm and a per-token Dense, optionally
+  onto `patch_size x patch_size` pixels (depth-to-space), with tanh.
+* No dropout or drop-path (GAN generators are not regularised that way).
+"""
+
+import keras
+from keras import ops
+
+from keras_nest.layers.block_deaggregation import BlockDeaggregation
+from keras_nest.layers.nest_level import NestLevel
+from keras_nest.layers.transformer_block import layer_norm
+from keras_nest.models.base import ConfiguredModel, resolve_dtypes
+
+
+def reachable_sizes(block_size, num_levels, patch_size):
+    """The image side a config produces: `block_size * 2^(levels - 1) * patch_size`."""
+    return block_size * 2 ** (num_levels - 1) * patch_size
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class NestGenerator(ConfiguredModel):
+    """NesT generator: `(B, latent_dim)` noise to `(B, H, W, channels)` images in [-1, 1].
+
+    Args:
+        image_size: int. Output side; must equal
+            `block_size * 2^(len(embed_dims) - 1) * patch_size`.
+        latent_dim: int. Size of the input vector.
+        block_size: int. Tokens per block side, at every level.
+        embed_dims: widths per level, coarsest (the single top block) first.
+        depths: transformer layers per level.
+        num_heads: attention heads per level.
+        mlp_ratio: MLP hidden width over the embedding width.
+        patch_size: int. Pixels per token side at the output.
+        channels: int. Output channels (3 for RGB).
+
+    Example:
+
+    >>> g = NestGenerator(16, latent_dim=8, block_size=4, embed_dims=(32, 16), depths=(1, 1),
+    ...                   num_heads=(2, 1), patch_size=2)
+    >>> tuple(g(keras.ops.ones((2, 8))).shape)
+    (2, 16, 16, 3)
+    """
+
+    def __init__(self, image_size, latent_dim, block_size, embed_dims, depths, num_heads, mlp_ratio=4.0,
+                 patch_size=1, channels=3, gelu_approximate=True, seed=None, dtype=None, **kwargs):
+        config = dict(
+            image_size=int(image_size), latent_dim=int(latent_dim), block_size=int(block_size),
+            embed_dims=tuple(int(d) for d in embed_dims), depths=tuple(int(d) for d in depths),
+            num_heads=tuple(int(h) for h in num_heads), mlp_ratio=float(mlp_ratio),
+            patch_size=int(patch_size), channels=int(channels), gelu_approximate=bool(gelu_approximate),
+            seed=seed,
+        )
+        _validate(config)
+        config["dtype"], policy, _ = resolve_dtypes(dtype, None)
+        levels, side = len(config["embed_dims"]), config["block_size"]
+        tokens = side * side
+
+        z = keras.Input(shape=(config["latent_dim"],), name="latent")
+        x = keras.layers.Dense(tokens * config["embed_dims"][0], name="latent_projection", dtype=policy,
+                               kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02))(z)
+        x = keras.layers.Reshape((1, tokens, config["embed_dims"][0]), name="top_block", dtype=policy)(x)
+        for i in range(levels):
+            if i > 0:
+                x = BlockDeaggregation(config["embed_dims"][i], grid_size=2 ** (i - 1), block_size=side,
+                                       name=f"deaggregation_{i}", dtype=policy)(x)
+            x = NestLevel(config["depths"][i], config["num_heads"][i], mlp_ratio=config["mlp_ratio"],
+                          gelu_approximate=config["gelu_approximate"],
+                          seed=None if seed is None else seed + 1000 * i, name=f"level_{i}", dtype=policy)(x)
+        x = layer_norm("final_norm", dtype=policy)(x)
+        x = keras.layers.Dense(config["patch_size"] ** 2 * config["channels"], name="to_pixels",
+                               dtype="float32")(x)
+        images = ToImage(grid_size=2 ** (levels - 1), block_size=side, patch_size=config["patch_size"],
+                         name="to_image", dtype="float32")(x)
+        super().__init__(inputs=z, outputs=images, **kwargs)
+        self.model_config = config
+
+    @property
+    def latent_dim(self):
+        return self.model_config["latent_dim"]
+
+    @property
+    def image_size(self):
+        return self.model_config["image_size"]
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class ToImage(keras.layers.Layer):
+    """Blocked pixel tokens `(B, T, n, p*p*C)` to a tanh image `(B, H, W, C)`."""
+
+    def __init__(self, grid_size, block_size, patch_size, **kwargs):
+        super().__init__(**kwargs)
+        self.grid_size, self.block_size, self.patch_size = int(grid_size), int(block_size), int(patch_size)
+
+    def call(self, x):
+        from keras_nest.layers.block_partition import deblockify
+
+        plane = deblockify(x, self.grid_size, self.block_size)
+        if self.patch_size > 1:
+            plane = ops.depth_to_space(plane, self.patch_size)
+        return ops.tanh(plane)
+
+    def compute_output_shape(self, input_shape):
+        side = self.grid_size * self.block_size * self.patch_size
+        return (input_shape[0], side, side, input_shape[-1] // self.patch_size**2)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(grid_size=self.grid_size, block_size=self.block_size, patch_size=self.patch_size)
+        return config
+
+
+def _validate(config):
+    lengths = {k: len(config[k]) for k in ("embed_dims", "depths", "num_heads")}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"embed_dims, depths and num_heads need one entry per level; got lengths {lengths}.")
+    for dim, heads in zip(config["embed_dims"], config["num_heads"]):
+        if dim % heads:
+            raise ValueError(f"Width {dim} is not divisible by {heads} heads.")
+    if config["latent_dim"] < 1:
+        raise ValueError(f"latent_dim must be positive; got {config['latent_dim']}.")
+    levels = lengths["embed_dims"]
+    size = reachable_sizes(config["block_size"], levels, config["patch_size"])
+    if config["image_size"] != size:
+        raise ValueError(
+            f"This generator cannot make {config['image_size']}x{config['image_size']} images: "
+            f"block side {config['block_size']} x 2^{levels - 1} levels x patch {config['patch_size']} = "
+            f"{size}. The image side must be block side x 2^k x patch size; change image_size, "
+            "block_size, patch_size or the number of levels."
+        )
