@@ -1,4 +1,4 @@
-"""The `keras-nest` command line: `train`, `evaluate`, `explain`, `models`.
+"""The `keras-nest` command line: `train`, `evaluate`, `explain`, `gan`, `models`.
 
 Every command ends by printing one JSON line on stdout, so scripts can read
 the result. Bad input ends with a one-line error on stderr (exit status 2),
@@ -151,6 +151,39 @@ def _explain(args):
     return 0
 
 
+def _gan_train(args):
+    from keras_nest.gan.training import train_gan
+
+    result = train_gan(
+        generator=args.generator, dataset=args.dataset, steps=args.steps, batch_size=args.batch_size,
+        out=args.out, loss=args.loss, g_learning_rate=args.g_learning_rate,
+        d_learning_rate=args.d_learning_rate, beta_2=args.beta_2, d_steps=args.d_steps,
+        ema_decay=None if args.ema_decay <= 0 else args.ema_decay, diffaugment=args.diffaugment,
+        r1_gamma=args.r1_gamma, checkpoint_every=args.checkpoint_every, resume=args.resume, seed=args.seed,
+        verbose=args.verbose,
+    )
+    if args.fd_samples:
+        import keras
+
+        from keras_nest.gan.training import evaluation_split, real_images
+        from keras_nest.metrics import classifier_extractor, generator_distances
+
+        generator = keras.saving.load_model(result["generator_path"], compile=False)
+        extractor = classifier_extractor(args.dataset, generator.image_size, generator.output_shape[-1])
+        real = real_images(args.dataset, generator.image_size, generator.output_shape[-1],
+                           split=evaluation_split(args.dataset))
+        result.update(generator_distances(generator, real, extractor, num_samples=args.fd_samples))
+    print(json.dumps(result))
+    return 0
+
+
+def _gan_sample(args):
+    from keras_nest.gan.training import sample
+
+    print(json.dumps(sample(args.model_path, num_images=args.n, seed=args.seed, out=args.out)))
+    return 0
+
+
 def build_parser():
     from keras_nest.training.distribute import JIT_CHOICES, PRECISIONS, STRATEGIES
 
@@ -216,6 +249,39 @@ def build_parser():
     explain.add_argument("--num-examples", type=int, default=None, help="`evaluate`: first N images")
     explain.add_argument("--batch-size", type=int, default=50)
     explain.set_defaults(run=_explain)
+
+    gan = commands.add_parser("gan", help="train a generator (`gan train`) or draw samples (`gan sample`)")
+    gan_commands = gan.add_subparsers(dest="gan_command", required=True)
+    gan_train = gan_commands.add_parser(
+        "train", help="train a NesT (or SAGAN) generator against the ResNet discriminator",
+        description="Adversarial training with model.fit: checkpoints, sample grids every "
+        "--checkpoint-every steps, --resume, and one JSON line at the end.")
+    gan_train.add_argument("--generator", default="nest_gan_32", help="see keras_nest.list_generators()")
+    gan_train.add_argument("--dataset", default="shapes", help="shapes | digits | tfds:NAME | folder:PATH")
+    gan_train.add_argument("--steps", type=int, default=1000)
+    gan_train.add_argument("--batch-size", type=int, default=64)
+    gan_train.add_argument("--out", default=None, help="run folder (default runs/gan-GENERATOR-DATASET)")
+    gan_train.add_argument("--loss", default="hinge", choices=["hinge", "non_saturating"])
+    gan_train.add_argument("--g-learning-rate", type=float, default=1e-4)
+    gan_train.add_argument("--d-learning-rate", type=float, default=4e-4)
+    gan_train.add_argument("--beta-2", type=float, default=0.999)
+    gan_train.add_argument("--d-steps", type=int, default=1)
+    gan_train.add_argument("--ema-decay", type=float, default=0.999, help="0 disables the EMA generator")
+    gan_train.add_argument("--diffaugment", default=None, help="e.g. color,translation,cutout")
+    gan_train.add_argument("--r1-gamma", type=float, default=0.0)
+    gan_train.add_argument("--checkpoint-every", type=int, default=100)
+    gan_train.add_argument("--fd-samples", type=int, default=0,
+                           help="at the end, FD/KID of this many samples in a <dataset>-cnn feature space")
+    gan_train.add_argument("--resume", action="store_true")
+    gan_train.add_argument("--seed", type=int, default=0)
+    gan_train.add_argument("--verbose", default="auto", type=lambda v: v if v == "auto" else int(v))
+    gan_train.set_defaults(run=_gan_train)
+    gan_sample = gan_commands.add_parser("sample", help="a PNG grid of samples from a saved generator")
+    gan_sample.add_argument("--model-path", required=True, help="generator.keras (or last.keras) of a run")
+    gan_sample.add_argument("--n", type=int, default=64)
+    gan_sample.add_argument("--seed", type=int, default=0)
+    gan_sample.add_argument("--out", default="grid.png")
+    gan_sample.set_defaults(run=_gan_sample)
     return parser
 
 

@@ -130,3 +130,91 @@ def test_gan_step_under_mirrored_strategy_matches_one_device():
     assert report["mirrored_g_loss"] == pytest.approx(report["single_g_loss"], rel=1e-5)
     assert report["max_update"] > 1e-2  # a real step was taken...
     assert report["max_weight_diff_after_step"] < 1e-4  # ...and it is the same on two replicas
+
+
+# --- run folders, CLI and metrics on generators ----------------------------
+
+
+@pytest.fixture(scope="module")
+def gan_run(tmp_path_factory):
+    from keras_nest.gan.training import train_gan
+
+    out = tmp_path_factory.mktemp("gan") / "run"
+    result = train_gan("nest_gan_tiny", "digits", steps=10, batch_size=16, out=str(out), checkpoint_every=5,
+                       verbose=0)
+    return out, result
+
+
+def test_train_gan_writes_a_run_folder(gan_run):
+    out, result = gan_run
+    assert result["steps"] == 10 and result["params"] == 108_332
+    assert np.isfinite(result["d_loss"]) and np.isfinite(result["g_loss"])
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_0000005.png", "step_0000010.png"]
+    for name in ("last.keras", "generator.keras", "state.json", "history.json", "result.json"):
+        assert (out / name).is_file()
+    assert not [p for p in out.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_train_gan_resumes_and_stops_on_nan(gan_run, monkeypatch):
+    from keras_nest.gan import losses
+    from keras_nest.gan.training import train_gan
+    from keras_nest.training.trainer import TrainingDiverged
+
+    out, _ = gan_run
+    with pytest.raises(FileExistsError, match="already holds a run"):
+        train_gan("nest_gan_tiny", "digits", steps=20, batch_size=16, out=str(out), checkpoint_every=5)
+    resumed = train_gan("nest_gan_tiny", "digits", steps=15, batch_size=16, out=str(out), checkpoint_every=5,
+                        resume=True, verbose=0)
+    gan = keras.saving.load_model(out / "last.keras")
+    assert resumed["steps"] == 15 and int(gan.g_optimizer.iterations) == 15
+    nan = (lambda real, fake: real * np.nan, lambda fake: fake * np.nan)
+    monkeypatch.setitem(losses.LOSSES, "hinge", nan)
+    with pytest.raises(TrainingDiverged, match="last good checkpoint"):
+        train_gan("nest_gan_tiny", "digits", steps=25, batch_size=16, out=str(out), checkpoint_every=5,
+                  resume=True, verbose=0)
+    kept = keras.saving.load_model(out / "last.keras", compile=False)
+    assert int(json.loads((out / "state.json").read_text())["epoch"]) == 3
+    assert all(np.isfinite(w).all() for w in kept.generator.get_weights())
+
+
+def test_train_gan_bad_input(tmp_path):
+    from keras_nest.gan.training import train_gan
+
+    with pytest.raises(ValueError, match="multiple of checkpoint_every"):
+        train_gan("nest_gan_tiny", "digits", steps=12, checkpoint_every=5, out=str(tmp_path / "a"))
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        train_gan("nest_gan_tiny", "digits", steps=5, batch_size=4096, checkpoint_every=5,
+                  out=str(tmp_path / "b"))
+    (tmp_path / "empty" / "a").mkdir(parents=True)
+    with pytest.raises(ValueError, match="[Nn]o .*image"):
+        train_gan("nest_gan_tiny", f"folder:{tmp_path / 'empty'}", steps=5, checkpoint_every=5,
+                  out=str(tmp_path / "c"))
+
+
+def test_cli_gan_sample(gan_run, tmp_path, capsys):
+    from keras_nest import cli
+
+    out, _ = gan_run
+    grid = tmp_path / "grid.png"
+    assert cli.main(["gan", "sample", "--model-path", str(out / "generator.keras"), "--n", "9",
+                     "--out", str(grid)]) == 0
+    assert json.loads(capsys.readouterr().out)["images"] == 9
+    image = keras.utils.load_img(grid)
+    assert image.size == (3 * 17 + 1, 3 * 17 + 1)  # 3x3 tiles of 16 px with 1-px gaps
+    assert cli.main(["gan", "sample", "--model-path", str(tmp_path / "missing.keras")]) == 2
+
+
+def test_classifier_extractor_separates_real_from_noise(tmp_path):
+    from keras_nest.gan.training import real_images
+    from keras_nest.metrics import classifier_extractor, frechet_distance, generator_distances
+
+    extractor = classifier_extractor("digits", 16, cache_dir=str(tmp_path), epochs=4)
+    assert extractor.name == "digits-cnn" and extractor.info["test_accuracy"] > 0.8
+    train, test = real_images("digits", 16), real_images("digits", 16, split="test")
+    floor = frechet_distance(extractor.features(train), extractor.features(test))
+    scores = generator_distances(keras_nest.create_generator("nest_gan_tiny"), test, extractor,
+                                 num_samples=300, kid_subset_size=200, kid_subsets=10)
+    assert set(scores) == {"FD-digits-cnn", "KD-digits-cnn", "KD-digits-cnn-std"}
+    assert scores["FD-digits-cnn"] > 20 * floor
+    cached = classifier_extractor("digits", 16, cache_dir=str(tmp_path), epochs=4)  # from disk
+    np.testing.assert_allclose(cached.features(test[:5]), extractor.features(test[:5]), atol=1e-5)

@@ -69,6 +69,7 @@ class GAN(keras.Model):
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_generator.trainable = False
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
+        self.built = True  # both networks are built functional models
 
     def compile(self, g_optimizer=None, d_optimizer=None, loss="hinge", **kwargs):
         """Optimizers default to TTUR: Adam(beta_1=0), G 1e-4, D 4e-4."""
@@ -77,6 +78,23 @@ class GAN(keras.Model):
         self.d_optimizer = d_optimizer or _default_optimizer(4e-4)
         self.loss_name = loss
         self.d_loss_fn, self.g_loss_fn = get_losses(loss)
+
+    def get_compile_config(self):
+        return {
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            "loss": self.loss_name,
+        }
+
+    def compile_from_config(self, config):
+        """Recompiles a loaded GAN; optimizer slots are built so their saved state loads."""
+        self.compile(
+            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
+            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
+            loss=config["loss"],
+        )
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
 
     @property
     def metrics(self):

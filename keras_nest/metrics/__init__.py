@@ -9,4 +9,20 @@ reference weights give "FID"; the built-in extractors are reported as
 from keras_nest.metrics.frechet import frechet_distance, gaussian_statistics
 from keras_nest.metrics.kernel import kernel_distance
 
-__all__ = ["frechet_distance", "gaussian_statistics", "kernel_distance"]
+__all__ = [
+    "FeatureExtractor",
+    "classifier_extractor",
+    "frechet_distance",
+    "gaussian_statistics",
+    "generator_distances",
+    "inception_extractor",
+    "kernel_distance",
+]
+
+
+def __getattr__(name):  # the extractors import keras_nest.data/gan lazily (no import cycle)
+    if name in ("FeatureExtractor", "classifier_extractor", "generator_distances", "inception_extractor"):
+        from keras_nest.metrics import extractors
+
+        return getattr(extractors, name)
+    raise AttributeError(name)

@@ -60,17 +60,25 @@ def is_chief():
 
 
 class NanGuard(keras.callbacks.Callback):
-    """Stops training at the first non-finite loss and remembers where."""
+    """Stops training at the first non-finite loss and remembers where.
 
-    def __init__(self):
+    Args:
+        keys: the logged losses to watch (a GAN logs `d_loss` and `g_loss`).
+    """
+
+    def __init__(self, keys=("loss",)):
         super().__init__()
+        self.keys = tuple(keys)
         self.tripped_at = None
+        self._epoch = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.tripped_at = {"epoch": self._epoch + 1, "batch": batch + 1, "loss": str(float(loss))}
-            self.model.stop_training = True
+        for key in self.keys:
+            loss = (logs or {}).get(key)
+            if loss is not None and not math.isfinite(float(loss)):
+                self.tripped_at = {"epoch": self._epoch + 1, "batch": batch + 1, key: str(float(loss))}
+                self.model.stop_training = True
+                return
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch

@@ -1,0 +1,136 @@
+"""Feature extractors for Fréchet and kernel distances, all offline.
+
+* `classifier_extractor(dataset, image_size)`: a small CNN classifier
+  trained (seeded) on the data set's own training split; its 128-d
+  penultimate layer is the feature space. Distances in it are reported as
+  `FD-<dataset>-cnn` / `KD-<dataset>-cnn`, never as FID. The trained network
+  is cached on disk (see `keras_nest.data.cache`).
+* `inception_extractor(weights_path)`: InceptionV3's 2048-d pool features
+  from weights the user supplies as a local file; only this one is "FID".
+  (These are Keras' ImageNet weights, not the 2015 TF graph that published
+  FIDs used, so values are close to but not comparable with papers'.)
+
+Extractors read images in [-1, 1], the generators' output range.
+"""
+
+import dataclasses
+import os
+
+import keras
+import numpy as np
+
+from keras_nest.data import dataset_info
+from keras_nest.metrics.frechet import frechet_distance
+from keras_nest.metrics.kernel import kernel_distance
+
+EXTRACTOR_VERSION = 1
+
+
+@dataclasses.dataclass
+class FeatureExtractor:
+    """A named feature model: `features(images)` maps `(N, H, W, C)` in [-1, 1] to `(N, D)`."""
+
+    name: str
+    model: keras.Model
+    image_size: int
+    info: dict = dataclasses.field(default_factory=dict)
+
+    def features(self, images, batch_size=256):
+        images = np.asarray(images, np.float32)
+        if images.shape[1:3] != (self.image_size, self.image_size):
+            images = keras.ops.convert_to_numpy(
+                keras.ops.image.resize(images, (self.image_size, self.image_size), interpolation="bilinear"))
+        out = [keras.ops.convert_to_numpy(self.model(images[i:i + batch_size], training=False))
+               for i in range(0, len(images), batch_size)]
+        return np.concatenate(out).astype(np.float64)
+
+
+def _cnn(image_size, channels, num_classes):
+    inputs = keras.Input((image_size, image_size, channels))
+    x = inputs
+    for filters, stride in ((32, 1), (32, 2), (64, 1), (64, 2), (128, 1)):
+        x = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    features = keras.layers.Dense(128, activation="relu", name="features")(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(features)
+    return keras.Model(inputs, logits)
+
+
+def classifier_extractor(dataset, image_size, channels=3, seed=0, epochs=8, cache_dir=None, verbose=0):
+    """The `<dataset>-cnn` extractor, trained on first use and cached.
+
+    Args:
+        dataset: a `keras_nest.data` name with labels (e.g. `"shapes"`).
+        image_size: side of the images it reads.
+        channels: 3 for RGB generators.
+        seed, epochs: training of the classifier (Adam 1e-3, batch 64).
+        cache_dir: where to keep the trained network (default: the
+            keras_nest cache; `False` disables caching).
+
+    Returns:
+        A `FeatureExtractor` whose `info` holds the classifier's test accuracy.
+    """
+    from keras_nest.data.cache import cache_root
+    from keras_nest.gan.training import evaluation_split, real_images
+    from keras_nest.training.checkpoints import atomic_write, read_json, write_json
+
+    label = f"{dataset}-cnn"
+    key = f"extractor-v{EXTRACTOR_VERSION}-{dataset.replace(':', '_').replace('/', '_')}-s{image_size}-c{channels}-seed{seed}-e{epochs}"
+    root = cache_root(cache_dir)
+    path = None if root is None else os.path.join(root, f"{key}.keras")
+    if path and os.path.exists(path):
+        model = keras.saving.load_model(path, compile=False)
+        info = read_json(path + ".json", {})
+    else:
+        from keras_nest.data import load_arrays
+
+        keras.utils.set_random_seed(seed)
+        meta = dataset_info(dataset)
+        split = evaluation_split(dataset)
+        x = real_images(dataset, image_size, channels)
+        y = load_arrays(dataset, "train", image_size=(image_size, image_size), channels=channels)["labels"]
+        x_test = real_images(dataset, image_size, channels, split=split)
+        y_test = load_arrays(dataset, split, image_size=(image_size, image_size), channels=channels)["labels"]
+        model = _cnn(image_size, channels, meta.num_classes)
+        model.compile(keras.optimizers.Adam(1e-3),
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        model.fit(x, y, batch_size=64, epochs=epochs, shuffle=True, verbose=verbose)
+        info = {"test_accuracy": float(model.evaluate(x_test, y_test, verbose=0)[1]), "epochs": epochs,
+                "seed": seed, "train_examples": int(len(x))}
+        if path:
+            atomic_write(path, model.save)
+            write_json(path + ".json", info)
+    features = keras.Model(model.inputs[0], model.get_layer("features").output)
+    return FeatureExtractor(label, features, image_size, info)
+
+
+def inception_extractor(weights_path):
+    """InceptionV3 pool features from a local weights file (`include_top=False`, `.h5`)."""
+    if not os.path.exists(weights_path):
+        raise FileNotFoundError(
+            f"No InceptionV3 weights at {weights_path!r}. Download the Keras ImageNet 'notop' weights "
+            "once on a machine with internet and pass the file; keras_nest never downloads at run time.")
+    model = keras.applications.InceptionV3(include_top=False, pooling="avg", weights=weights_path,
+                                           input_shape=(299, 299, 3))
+    return FeatureExtractor("inception", model, 299)
+
+
+def generator_distances(generator, real, extractor, num_samples=2000, seed=0, batch_size=250,
+                        kid_subsets=50, kid_subset_size=1000):
+    """FD and KID between `num_samples` generated images and `real` ones, in `extractor`'s space.
+
+    Returns a dict keyed `FD-<name>` and `KD-<name>` (or `FID` / `KID` for
+    the Inception extractor) plus `KD-<name>-std`.
+    """
+    real_features = extractor.features(real)
+    fake = []
+    for start in range(0, int(num_samples), batch_size):
+        count = min(batch_size, int(num_samples) - start)
+        noise = keras.random.normal((count, generator.input_shape[-1]), seed=seed + start)
+        fake.append(keras.ops.convert_to_numpy(generator(noise, training=False)))
+    fake_features = extractor.features(np.concatenate(fake))
+    fd_name, kd_name = ("FID", "KID") if extractor.name == "inception" else (f"FD-{extractor.name}",
+                                                                              f"KD-{extractor.name}")
+    kd, kd_std = kernel_distance(real_features, fake_features, num_subsets=kid_subsets,
+                                 subset_size=kid_subset_size, return_std=True)
+    return {fd_name: frechet_distance(real_features, fake_features), kd_name: kd, f"{kd_name}-std": kd_std}
