@@ -127,6 +127,20 @@ def test_gradcat_score_definitions(nest, features):
         explain.gradcat(nest, x[0], score="saliency")
 
 
+def test_token_scores_add_up_to_block_scores(nest):
+    acts, grads, _, _ = explain.level_gradients(nest, _inputs(2), class_index=2, features="normalized")
+    a, g = acts[0], grads[0]
+    tokens = explain.token_scores(a, g, "gradient_norm")
+    np.testing.assert_allclose(np.sqrt((tokens ** 2).sum(-1)), explain.block_scores(a, g, "gradient_norm"),
+                               rtol=1e-5)
+    np.testing.assert_allclose(explain.token_scores(a, g, "activation_gradient").sum(-1),
+                               explain.block_scores(a, g, "activation_gradient"), rtol=1e-4, atol=1e-6)
+    result = explain.gradcat(nest, _inputs(1)[0])
+    assert [m.shape for m in result.token_maps] == [(16, 16), (8, 8), (4, 4)]
+    heat = result.heatmap((16, 16))
+    assert heat.shape == (16, 16) and heat.min() == 0.0 and heat.max() == 1.0
+
+
 def test_activation_gradient_vanishes_before_a_layer_norm(nest):
     # The top level's output only reaches the logit through the final LayerNorm,
     # which ignores its scale; by Euler's theorem sum(a * g) is then 0. This is
@@ -212,9 +226,12 @@ def test_evaluate_localization_table(nest):
     vit = keras_nest.create_model("vit_nano_16", num_classes=7)
     table = explain.evaluate_localization(model, "shapes", vit_model=vit, num_examples=12, threshold_step=0.05)
     assert set(table["methods"]) == {"nest_cam", "nest_gradcat", "vit_cam", "vit_rollout", "centre_baseline"}
-    for scores in table["methods"].values():
+    for name, scores in table["methods"].items():
         for key in ("max_box_acc_v2", "max_box_acc", "gt_known_loc", "top1_loc", "pxap"):
-            assert 0.0 <= scores[key] <= 1.0
+            if name == "centre_baseline" and key == "top1_loc":
+                assert scores[key] is None  # predicts no class
+            else:
+                assert 0.0 <= scores[key] <= 1.0
     assert table["methods"]["centre_baseline"]["max_box_acc_v2"] > 0.2
     assert table["examples"] == 12
     with pytest.raises(ValueError, match="has no object boxes"):

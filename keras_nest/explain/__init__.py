@@ -8,7 +8,15 @@ from keras_nest.explain import localization
 from keras_nest.explain.cam import ClassMaps, class_attention_map, grad_cam, level_gradients
 from keras_nest.explain.evaluation import evaluate_localization, leaf_hit_rates
 from keras_nest.explain.figures import explain_figure, explain_image, plot_cam, plot_gradcat
-from keras_nest.explain.gradcat import SCORES, GradCAT, block_scores, gradcat, gradcat_batch, traverse
+from keras_nest.explain.gradcat import (
+    SCORES,
+    GradCAT,
+    block_scores,
+    gradcat,
+    gradcat_batch,
+    token_scores,
+    traverse,
+)
 from keras_nest.explain.maps import image_maps, normalize_maps, prepare_images, upsample_maps
 from keras_nest.explain.rollout import attention_rollout
 
@@ -33,6 +41,7 @@ __all__ = [
     "plot_cam",
     "plot_gradcat",
     "prepare_images",
+    "token_scores",
     "traverse",
     "upsample_maps",
 ]

@@ -120,50 +120,48 @@ def evaluate_localization(model, dataset="shapes", split="test", vit_model=None,
         threshold_step: step of the `tau` sweep.
 
     Returns:
-        A JSON-ready dict: per-method metrics under `methods`, GradCAT's
+        A JSON-ready dict: per-method metrics under `methods` (the centre
+        baseline predicts no class, so its `top1_loc` is None), GradCAT's
         leaf hit rates under `gradcat_leaf`, and each model's accuracy.
     """
     check_classifier(model)
     if vit_model is not None:
         check_classifier(vit_model, allow_vit=True)
     thresholds = loc.default_thresholds(threshold_step)
+    leaves = []  # GradCAT results for the ground-truth classes of the scored split
 
-    methods = {"nest_cam": (model, lambda x, c: class_attention_map(model, x, c))}
-    gradcat_results = []
-    methods["nest_gradcat"] = (model, None)
+    def batched(fn):
+        return lambda x, c: _batched(fn, x, c, batch_size)
+
+    # name -> (the model whose inputs it reads, maps(inputs, class_index) -> ClassMaps, class-agnostic?)
+    methods = {
+        "nest_cam": (model, batched(lambda x, c: class_attention_map(model, x, c)), False),
+        "nest_gradcat": (model, lambda x, c, keep=None: _gradcat_maps(model, x, c, batch_size, keep), False),
+    }
     if vit_model is not None:
         if vit_model.model_config["global_pool"] == "gap":
-            methods["vit_cam"] = (vit_model, lambda x, c: class_attention_map(vit_model, x, c))
-        methods["vit_rollout"] = (vit_model, lambda x, c: attention_rollout(vit_model, x))
-    methods["centre_baseline"] = (model, None)
+            methods["vit_cam"] = (vit_model, batched(lambda x, c: class_attention_map(vit_model, x, c)), False)
+        methods["vit_rollout"] = (vit_model, batched(lambda x, c: attention_rollout(vit_model, x)), True)
 
+    data = {id(net): {s: _load(dataset, s, net, num_examples) for s in (split, calibration_split)}
+            for net, _, _ in methods.values()}
     table = {"dataset": dataset, "split": split, "calibration_split": calibration_split, "methods": {}}
-    data = {}
-    for name, (net, fn) in methods.items():
-        if id(net) not in data:
-            data[id(net)] = {s: _load(dataset, s, net, num_examples) for s in (split, calibration_split)}
-        (cal_inputs, cal), (inputs, arrays) = data[id(net)][calibration_split], data[id(net)][split]
-        if name == "centre_baseline":
-            size = inputs.shape[1:3]
-            cal_maps = loc.centre_maps(len(cal_inputs), size)
-            gt_maps = pred_maps = loc.centre_maps(len(inputs), size)
-            predicted = arrays["labels"]  # class-agnostic: top-1 loc as if always right
-        else:
-            if name == "nest_gradcat":
-                run = lambda x, c, keep=None: _gradcat_maps(model, x, c, batch_size, keep)
-                cal_maps = run(cal_inputs, cal["labels"]).maps
-                gt = run(inputs, arrays["labels"], gradcat_results)
-                pred = run(inputs, None)
-            else:
-                cal_maps = _batched(fn, cal_inputs, cal["labels"], batch_size).maps
-                gt = _batched(fn, inputs, arrays["labels"], batch_size)
-                pred = gt if name == "vit_rollout" else _batched(fn, inputs, None, batch_size)
-            gt_maps, pred_maps, predicted = gt.maps, pred.maps, np.argmax(pred.logits, axis=-1)
-            table[f"{'vit' if net is vit_model else 'nest'}_top1_accuracy"] = float(
-                np.mean(predicted == arrays["labels"]))
+    for name, (net, maps, agnostic) in methods.items():
+        (inputs, arrays), (cal_inputs, cal) = data[id(net)][split], data[id(net)][calibration_split]
+        cal_maps = maps(cal_inputs, cal["labels"]).maps
+        gt = maps(inputs, arrays["labels"], leaves) if name == "nest_gradcat" else maps(inputs, arrays["labels"])
+        pred = gt if agnostic else maps(inputs, None)
+        predicted = np.argmax(pred.logits, axis=-1)
+        table[f"{'vit' if net is vit_model else 'nest'}_top1_accuracy"] = float(np.mean(predicted == arrays["labels"]))
         tau = loc.best_threshold(cal_maps, cal["boxes"], 0.5, thresholds)
-        table["methods"][name] = _scores(gt_maps, pred_maps, predicted, arrays, tau, thresholds)
-    table["examples"] = int(len(data[id(model)][split][0]))
-    table["gradcat_leaf"] = leaf_hit_rates(
-        gradcat_results, data[id(model)][split][1], model.geometry, model.image_size)
+        table["methods"][name] = _scores(gt.maps, pred.maps, predicted, arrays, tau, thresholds)
+
+    (inputs, arrays), (cal_inputs, cal) = data[id(model)][split], data[id(model)][calibration_split]
+    size = tuple(inputs.shape[1:3])
+    centre = loc.centre_maps(len(inputs), size)
+    tau = loc.best_threshold(loc.centre_maps(len(cal_inputs), size), cal["boxes"], 0.5, thresholds)
+    scores = _scores(centre, centre, arrays["labels"], arrays, tau, thresholds)
+    table["methods"]["centre_baseline"] = dict(scores, top1_loc=None)
+    table["examples"] = int(len(inputs))
+    table["gradcat_leaf"] = leaf_hit_rates(leaves, arrays, model.geometry, model.image_size)
     return table

@@ -65,7 +65,8 @@ class GAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.ema_generator = None
         if self.ema_decay is not None:
-            self.ema_generator = keras.models.clone_model(generator)
+            # Rebuilt from its config (not clone_model) so it keeps its class, e.g. NestGenerator.
+            self.ema_generator = generator.__class__.from_config(generator.get_config())
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_generator.trainable = False
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
