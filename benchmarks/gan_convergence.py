@@ -15,6 +15,7 @@ JSON summary and writes `--out/gan_convergence.png`.
     python benchmarks/gan_convergence.py                                  # 32 px, shapes
     python benchmarks/gan_convergence.py --generators nest_gan_tiny sagan_tiny --dataset digits \
         --steps 1500 --eval-every 300 --batch-size 32
+    python benchmarks/gan_convergence.py --speed-only          # images/s at batch 64 only
 """
 
 import argparse
@@ -35,6 +36,9 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--work", default="runs/gan_study")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
+    p.add_argument("--speed-only", action="store_true",
+                   help="only measure generation and training images/s of the generators (no training run)")
+    p.add_argument("--speed-steps", type=int, default=5)
     return p.parse_args(argv)
 
 
@@ -50,6 +54,42 @@ def generation_speed(generator, batch_size=64, repeats=5):
         keras.ops.convert_to_numpy(generator.predict_on_batch(noise))
         times.append(time.perf_counter() - start)
     return round(batch_size / sorted(times)[len(times) // 2], 2)
+
+
+def training_speed(name, batch_size, steps):
+    """Images/s of full GAN steps (one D and one G update) on random data, median of `steps`."""
+    import keras
+    import numpy as np
+
+    import keras_nest
+    from keras_nest.gan import GAN
+
+    generator = keras_nest.create_generator(name)
+    gan = GAN(generator, keras_nest.create_discriminator(generator.image_size))
+    gan.compile()
+    real = np.random.default_rng(0).uniform(-1, 1, (batch_size, *generator.output_shape[1:])).astype("float32")
+    gan.train_on_batch(real)  # trace / compile
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        gan.train_on_batch(real)
+        times.append(time.perf_counter() - start)
+    keras.backend.clear_session()
+    return generator, round(batch_size / sorted(times)[len(times) // 2], 2)
+
+
+def speed_table(args):
+    rows = []
+    for name in args.generators:
+        generator, train_speed = training_speed(name, args.batch_size, args.speed_steps)
+        rows.append({"generator": name, "params": generator.count_params(), "batch_size": args.batch_size,
+                     "train_images_per_second": train_speed,
+                     "generation_images_per_second": generation_speed(generator, args.batch_size)})
+        print(json.dumps(rows[-1]), flush=True)
+    with open(os.path.join(args.out, "gan_speed.jsonl"), "a") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    return rows
 
 
 def plot(rows, args, fd_key, kd_key):
@@ -85,6 +125,9 @@ def main(argv=None):
     from keras_nest.metrics import classifier_extractor, generator_distances
 
     os.makedirs(args.out, exist_ok=True)
+    if args.speed_only:
+        print(json.dumps({"summary": "images/s", "rows": speed_table(args)}), flush=True)
+        return
     log = os.path.join(args.out, "gan_convergence.jsonl")
     rows = []
     if os.path.exists(log):

@@ -1,7 +1,6 @@
 """Class attention maps, Grad-CAM, GradCAT, attention rollout and the `explain` CLI."""
 
 import json
-import warnings
 
 import keras
 import numpy as np

@@ -24,6 +24,18 @@ class ConfiguredModel(keras.Model):
         return model
 
 
+class GeneratorModel(ConfiguredModel):
+    """A `ConfiguredModel` from noise `(B, latent_dim)` to square images."""
+
+    @property
+    def latent_dim(self):
+        return self.model_config["latent_dim"]
+
+    @property
+    def image_size(self):
+        return self.model_config["image_size"]
+
+
 def resolve_dtypes(dtype, head_dtype):
     """Returns `(policy name or None, policy, head dtype)`.
 

@@ -29,9 +29,10 @@ import keras
 from keras import ops
 
 from keras_nest.layers.block_deaggregation import BlockDeaggregation
+from keras_nest.layers.block_partition import deblockify
 from keras_nest.layers.nest_level import NestLevel
 from keras_nest.layers.transformer_block import layer_norm
-from keras_nest.models.base import ConfiguredModel, resolve_dtypes
+from keras_nest.models.base import GeneratorModel, resolve_dtypes
 
 
 def reachable_sizes(block_size, num_levels, patch_size):
@@ -40,7 +41,7 @@ def reachable_sizes(block_size, num_levels, patch_size):
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
-class NestGenerator(ConfiguredModel):
+class NestGenerator(GeneratorModel):
     """NesT generator: `(B, latent_dim)` noise to `(B, H, W, channels)` images in [-1, 1].
 
     Args:
@@ -96,14 +97,6 @@ class NestGenerator(ConfiguredModel):
         super().__init__(inputs=z, outputs=images, **kwargs)
         self.model_config = config
 
-    @property
-    def latent_dim(self):
-        return self.model_config["latent_dim"]
-
-    @property
-    def image_size(self):
-        return self.model_config["image_size"]
-
 
 @keras.saving.register_keras_serializable(package="keras_nest")
 class ToImage(keras.layers.Layer):
@@ -114,8 +107,6 @@ class ToImage(keras.layers.Layer):
         self.grid_size, self.block_size, self.patch_size = int(grid_size), int(block_size), int(patch_size)
 
     def call(self, x):
-        from keras_nest.layers.block_partition import deblockify
-
         plane = deblockify(x, self.grid_size, self.block_size)
         if self.patch_size > 1:
             plane = ops.depth_to_space(plane, self.patch_size)

@@ -19,7 +19,7 @@ by about 1 after each step.
 import keras
 from keras import ops
 
-from keras_nest.models.base import ConfiguredModel, resolve_dtypes
+from keras_nest.models.base import ConfiguredModel, GeneratorModel, resolve_dtypes
 
 _INIT = keras.initializers.GlorotUniform
 
@@ -108,7 +108,7 @@ def _down_block(x, filters, name, policy, downsample=True, first=False):
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
-class SaganGenerator(ConfiguredModel):
+class SaganGenerator(GeneratorModel):
     """SAGAN's ResNet generator: noise to `(B, S, S, channels)` images in [-1, 1].
 
     `z -> SN-Dense -> 4x4 x base_width -> one up-block per entry of
@@ -148,14 +148,6 @@ class SaganGenerator(ConfiguredModel):
         images = keras.layers.Activation("tanh", name="to_image", dtype="float32")(x)
         super().__init__(inputs=z, outputs=images, **kwargs)
         self.model_config = config
-
-    @property
-    def latent_dim(self):
-        return self.model_config["latent_dim"]
-
-    @property
-    def image_size(self):
-        return self.model_config["image_size"]
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
