@@ -132,7 +132,8 @@ class GAN(keras.Model):
                                       "KERAS_BACKEND=tensorflow.")
         import tensorflow as tf
 
-        real, noise = data if isinstance(data, (tuple, list)) else (data, None)
+        # Images alone, or (images, noise) pairs: the noise arrives where labels would.
+        real, noise, _ = keras.utils.unpack_x_y_sample_weight(data)
         batch = ops.shape(real)[0]
 
         def draw_noise():

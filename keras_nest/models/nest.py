@@ -1,6 +1,5 @@
 """The NesT model: layers composed into a functional `keras.Model`."""
 
-
 import keras
 import numpy as np
 
