@@ -218,3 +218,38 @@ def test_classifier_extractor_separates_real_from_noise(tmp_path):
     assert scores["FD-digits-cnn"] > 20 * floor
     cached = classifier_extractor("digits", 16, cache_dir=str(tmp_path), epochs=4)  # from disk
     np.testing.assert_allclose(cached.features(test[:5]), extractor.features(test[:5]), atol=1e-5)
+
+
+def test_inception_extractor_reads_only_local_weights(tmp_path):
+    from keras_nest.metrics import inception_extractor
+
+    with pytest.raises(FileNotFoundError, match="never downloads"):
+        inception_extractor(str(tmp_path / "missing.weights.h5"))
+
+
+@pytest.mark.slow
+def test_inception_extractor_from_a_local_file(tmp_path):
+    from keras_nest.metrics import inception_extractor
+
+    path = tmp_path / "inception_notop.weights.h5"
+    keras.applications.InceptionV3(include_top=False, pooling="avg", weights=None,
+                                   input_shape=(299, 299, 3)).save_weights(path)
+    extractor = inception_extractor(str(path))
+    features = extractor.features(np.zeros((2, 32, 32, 3), np.float32))
+    assert extractor.name == "inception" and features.shape == (2, 2048)
+
+
+def test_cli_gan_train_with_scores(tmp_path, capsys, monkeypatch):
+    from keras_nest import cli
+
+    monkeypatch.setenv("KERAS_NEST_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    code = cli.main(["gan", "train", "--generator", "nest_gan_tiny", "--dataset", "digits", "--steps", "4",
+                     "--checkpoint-every", "2", "--batch-size", "16", "--out", str(out), "--fd-samples", "100",
+                     "--verbose", "0"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["steps"] == 4 and result["FD-digits-cnn"] > 0 and "KD-digits-cnn" in result
+    assert cli.main(["gan", "train", "--generator", "nest_gan_tiny", "--dataset", "digits", "--steps", "4",
+                     "--out", str(out)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
