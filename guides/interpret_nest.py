@@ -82,7 +82,7 @@ for level, layout in enumerate(model.geometry):
 `shapes` is generated on the fly (nothing to download): seven shape classes at
 random positions, sizes, rotations and colours, with distracting marks. We
 train with the library's `small` recipe; `train` returns a summary and leaves
-`best.keras` in the run folder. This takes about half an hour on two CPU cores
+`best.keras` in the run folder. This took 44 minutes on two shared CPU cores
 (one epoch, a few seconds, in the fast mode).
 """
 

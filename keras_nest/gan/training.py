@@ -106,7 +106,8 @@ def train_gan(generator="nest_gan_32", dataset="shapes", steps=1000, batch_size=
         loss, d_steps, ema_decay, diffaugment, r1_gamma: see `GAN`.
         g_learning_rate, d_learning_rate, beta_2: Adam(beta_1=0) settings.
         checkpoint_every: steps between checkpoints and sample grids.
-        resume: continue the run in `out` with its optimizer state.
+        resume: continue the run in `out` with its optimizer state (the GAN's
+            settings then come from the saved run; `steps` is the new total).
         num_examples: use only the first N training images.
 
     Returns:
@@ -146,6 +147,9 @@ def train_gan(generator="nest_gan_32", dataset="shapes", steps=1000, batch_size=
     guard = NanGuard(keys=("d_loss", "g_loss"))
     checkpoint = RunCheckpoint(out, nan_guard=guard, monitor=None, history=history)
     chunks = steps // checkpoint_every
+    if chunks <= initial_chunk:
+        raise ValueError(f"{out!r} has already trained {initial_chunk * checkpoint_every} steps; pass a larger "
+                         "total --steps to continue it.")
     fit_start = time.time()
     gan.fit(
         _dataset(images, batch_size, seed), epochs=chunks, initial_epoch=initial_chunk,
