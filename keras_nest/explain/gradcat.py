@@ -145,10 +145,10 @@ def block_scores(activations, gradients, score=DEFAULT_SCORE):
     """Per-block scores `(N, blocks)`: the token scores' sum (their L2 norm for
     `gradient_norm`, i.e. the norm of the whole block's gradient; the absolute
     value of the signed sum for `absolute`)."""
-    _check_score(score)
     if score == "gradient_norm":
-        return np.sqrt(np.einsum("nbtc,nbtc->nb", gradients, gradients))
-    total = np.einsum("nbtc,nbtc->nb", activations, gradients)
+        return np.sqrt(np.sum(token_scores(activations, gradients, score) ** 2, axis=-1))
+    _check_score(score)
+    total = token_scores(activations, gradients, "activation_gradient").sum(axis=-1)
     return np.abs(total) if score == "absolute" else total
 
 
