@@ -282,3 +282,55 @@ def test_cli_explain_evaluate(saved, capsys):
     assert code == 0
     table = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert table["examples"] == 8 and "vit_rollout" in table["methods"]
+
+
+# --- localization metrics on hand-made maps ---------------------------------
+
+
+def test_localization_metrics_on_known_maps():
+    from keras_nest.explain import localization as loc
+
+    maps = np.zeros((3, 20, 20), np.float32)
+    boxes = np.array([[0, 0, 10, 10], [10, 10, 20, 20], [0, 0, 10, 10]])
+    maps[0, 0:10, 0:6] = 1.0    # IoU 0.6 with its box: a hit at 0.3 and 0.5, not 0.7
+    maps[1, 10:20, 10:20] = 0.5  # exactly its box, but only above tau < 0.5
+    maps[1, 0:2, 0:2] = 1.0      # a small, brighter blob elsewhere
+    maps[2, 15:20, 15:20] = 1.0  # misses
+    curve = loc.box_accuracy_curve(maps, boxes, thresholds=[0.25, 0.75])
+    np.testing.assert_allclose(curve, [[2 / 3, 1 / 3], [2 / 3, 1 / 3], [1 / 3, 0.0]])
+    assert loc.max_box_acc_v2(maps, boxes, thresholds=[0.25, 0.75]) == pytest.approx((2 / 3 + 2 / 3 + 1 / 3) / 3)
+    # The largest component at tau 0.25 is image 1's true box (100 px > 4 px) too.
+    assert loc.max_box_acc(maps, boxes, thresholds=[0.25, 0.75]) == pytest.approx(2 / 3)
+    assert loc.best_threshold(maps, boxes, thresholds=[0.25, 0.75]) == 0.25
+    assert loc.gt_known_localization(maps, boxes, tau=0.25) == pytest.approx(2 / 3)
+    assert loc.gt_known_localization(maps, boxes, tau=0.75) == pytest.approx(1 / 3)
+    assert loc.top1_localization(maps, boxes, predicted=[1, 0, 0], labels=[1, 1, 0], tau=0.25) == pytest.approx(1 / 3)
+
+
+def test_pxap_and_centre_baseline():
+    from keras_nest.explain import localization as loc
+
+    masks = np.zeros((1, 4, 4), bool)
+    scores = np.zeros((1, 4, 4), np.float32)
+    positive, negative = [(0, 0), (0, 1), (0, 2), (0, 3)], [(1, 0)]
+    for (r, c), v in zip(positive, (1.0, 0.8, 0.4, 0.2)):
+        masks[0, r, c], scores[0, r, c] = True, v
+    scores[0, negative[0][0], negative[0][1]] = 0.9
+    # Ranked: P(1.0) N(0.9) P(0.8) P(0.4) P(0.2): AP = (1 + 2/3 + 3/4 + 4/5) / 4
+    assert loc.pxap(scores, masks) == pytest.approx((1 + 2 / 3 + 3 / 4 + 4 / 5) / 4, abs=1e-6)
+    centre = loc.centre_maps(2, (16, 16))
+    assert centre.shape == (2, 16, 16) and centre.max() == 1.0
+    assert loc.max_box_acc_v2(centre, np.array([[4, 4, 12, 12]] * 2)) == 1.0
+
+
+def test_localization_bad_input():
+    from keras_nest.explain import localization as loc
+
+    with pytest.raises(ValueError, match=r"maps must be \(N, H, W\)"):
+        loc.max_box_acc_v2(np.zeros((4, 4)), np.zeros((1, 4)))
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        loc.max_box_acc_v2(np.full((1, 4, 4), 2.0), np.zeros((1, 4)))
+    with pytest.raises(ValueError, match=r"boxes must be \(1, 4\)"):
+        loc.max_box_acc_v2(np.zeros((1, 4, 4)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="no object pixels"):
+        loc.pxap(np.zeros((1, 4, 4)), np.zeros((1, 4, 4), bool))
