@@ -119,10 +119,9 @@ def plot(rows, args, fd_key, kd_key):
 
 def main(argv=None):
     args = parse_args(argv)
-    import keras
-
-    from keras_nest.gan.training import evaluation_split, real_images, train_gan
-    from keras_nest.metrics import classifier_extractor, generator_distances
+    from keras_nest.gan.training import train_gan
+    from keras_nest.metrics import score_generator
+    from keras_nest.models import load_saved_model
 
     os.makedirs(args.out, exist_ok=True)
     if args.speed_only:
@@ -142,17 +141,12 @@ def main(argv=None):
             result = train_gan(name, args.dataset, steps=step, batch_size=args.batch_size, out=out,
                                checkpoint_every=args.eval_every, resume=os.path.exists(out), seed=args.seed,
                                verbose=0)
-            generator = keras.saving.load_model(result["generator_path"], compile=False)
-            extractor = classifier_extractor(args.dataset, generator.image_size, generator.output_shape[-1])
-            real = real_images(args.dataset, generator.image_size, generator.output_shape[-1],
-                               split=evaluation_split(args.dataset))
-            distances = generator_distances(generator, real, extractor, num_samples=args.fd_samples,
-                                            seed=args.seed)
+            generator = load_saved_model(result["generator_path"])
+            scores = score_generator(generator, args.dataset, num_samples=args.fd_samples, seed=args.seed)
             row = {"generator": name, "dataset": args.dataset, "step": step, "batch_size": args.batch_size,
-                   "seed": args.seed, "params": result["params"], **distances,
+                   "seed": args.seed, "params": result["params"], **scores,
                    "train_images_per_second": result["images_per_second"],
-                   "generation_images_per_second": generation_speed(generator),
-                   "extractor_test_accuracy": extractor.info.get("test_accuracy")}
+                   "generation_images_per_second": generation_speed(generator)}
             rows.append(row)
             with open(log, "a") as f:
                 f.write(json.dumps(row) + "\n")

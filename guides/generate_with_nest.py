@@ -46,9 +46,10 @@ import keras
 import numpy as np
 
 import keras_nest
+from keras_nest.data import real_images
 from keras_nest.gan import GAN
 from keras_nest.gan.grids import save_grid
-from keras_nest.gan.training import real_images, train_gan
+from keras_nest.gan.training import train_gan
 from keras_nest.metrics import classifier_extractor, frechet_distance, generator_distances
 
 FAST = os.environ.get("KERAS_NEST_GUIDE_FAST") == "1"

@@ -85,16 +85,6 @@ def _evaluate(args):
     return 0
 
 
-def _load_classifier(path):
-    import keras
-
-    import keras_nest  # noqa: F401  (registers the layers)
-
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No model at {path!r}.")
-    return keras.saving.load_model(path, compile=False)
-
-
 def _run_dataset(model_path, dataset):
     """The data set a run was trained on (its `result.json`), unless given."""
     if dataset:
@@ -115,9 +105,10 @@ def _explain(args):
 
     from keras_nest import explain
     from keras_nest.data import dataset_info
+    from keras_nest.models import load_saved_model
 
-    model = _load_classifier(args.model_path)
-    vit = _load_classifier(args.vit_model_path) if args.vit_model_path else None
+    model = load_saved_model(args.model_path)
+    vit = load_saved_model(args.vit_model_path) if args.vit_model_path else None
     if args.target == "evaluate":
         table = explain.evaluate_localization(
             model, dataset=args.dataset or "shapes", split=args.split, vit_model=vit,
@@ -163,16 +154,11 @@ def _gan_train(args):
         verbose=args.verbose,
     )
     if args.fd_samples:
-        import keras
+        from keras_nest.metrics import score_generator
+        from keras_nest.models import load_saved_model
 
-        from keras_nest.gan.training import evaluation_split, real_images
-        from keras_nest.metrics import classifier_extractor, generator_distances
-
-        generator = keras.saving.load_model(result["generator_path"], compile=False)
-        extractor = classifier_extractor(args.dataset, generator.image_size, generator.output_shape[-1])
-        real = real_images(args.dataset, generator.image_size, generator.output_shape[-1],
-                           split=evaluation_split(args.dataset))
-        result.update(generator_distances(generator, real, extractor, num_samples=args.fd_samples))
+        generator = load_saved_model(result["generator_path"])
+        result.update(score_generator(generator, args.dataset, num_samples=args.fd_samples))
     print(json.dumps(result))
     return 0
 

@@ -233,6 +233,10 @@ def test_evaluate_localization_table(nest):
                 assert 0.0 <= scores[key] <= 1.0
     assert table["methods"]["centre_baseline"]["max_box_acc_v2"] > 0.2
     assert table["examples"] == 12
+    # A class-token ViT has no CAM, only the rollout row.
+    token_vit = keras_nest.create_model("vit_nano_16", num_classes=7, global_pool="token")
+    table = explain.evaluate_localization(model, "shapes", vit_model=token_vit, num_examples=4, threshold_step=0.25)
+    assert "vit_rollout" in table["methods"] and "vit_cam" not in table["methods"]
     with pytest.raises(ValueError, match="has no object boxes"):
         explain.evaluate_localization(keras_nest.create_model("nest_nano_16"), "digits", num_examples=4)
 

@@ -205,7 +205,7 @@ def test_cli_gan_sample(gan_run, tmp_path, capsys):
 
 
 def test_classifier_extractor_separates_real_from_noise(tmp_path):
-    from keras_nest.gan.training import real_images
+    from keras_nest.data import real_images
     from keras_nest.metrics import classifier_extractor, frechet_distance, generator_distances
 
     extractor = classifier_extractor("digits", 16, cache_dir=str(tmp_path), epochs=4)

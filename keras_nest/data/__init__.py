@@ -12,16 +12,27 @@ Example:
 """
 
 from keras_nest.data.info import DatasetInfo
-from keras_nest.data.loading import dataset_info, from_arrays, load_arrays, load_dataset
+from keras_nest.data.loading import (
+    dataset_info,
+    dataset_slug,
+    from_arrays,
+    held_out_split,
+    load_arrays,
+    load_dataset,
+    real_images,
+)
 from keras_nest.data.shapes import SHAPE_CLASSES, generate_shapes, mask_boxes
 
 __all__ = [
     "SHAPE_CLASSES",
     "DatasetInfo",
     "dataset_info",
+    "dataset_slug",
     "from_arrays",
     "generate_shapes",
+    "held_out_split",
     "load_arrays",
     "load_dataset",
     "mask_boxes",
+    "real_images",
 ]

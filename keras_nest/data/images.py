@@ -94,6 +94,19 @@ def convert_channels(images, channels):
     raise ValueError(f"Cannot convert {have}-channel images to {channels} channels.")
 
 
+def to_signed_unit(images):
+    """uint8 `0..255` or float `[0, 1]` images as float32 in `[-1, 1]` (generators' range).
+
+    Example:
+
+    >>> to_signed_unit(np.array([0, 255], np.uint8)).tolist()
+    [-1.0, 1.0]
+    """
+    images = np.asarray(images)
+    scale = 127.5 if images.dtype == np.uint8 else 0.5
+    return (images.astype(np.float32) / scale - 1.0).astype(np.float32)
+
+
 def read_image(path, channels=3):
     """Decodes one image file (PNG, JPEG, GIF, BMP) to uint8 `(H, W, channels)`.
 

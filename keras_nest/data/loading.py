@@ -14,7 +14,7 @@ A data set is named by one of:
 import numpy as np
 
 from keras_nest.data import arrays, digits, folder, shapes_dataset, tfds_source
-from keras_nest.data.images import check_channels, check_image_size
+from keras_nest.data.images import check_channels, check_image_size, to_signed_unit
 from keras_nest.data.pipeline import make_dataset
 
 _NAMED = {"digits": digits, "shapes": shapes_dataset}
@@ -97,6 +97,41 @@ def load_arrays(name, split="train", image_size=None, num_examples=None, channel
     """
     data, _ = _load(name, split, image_size, num_examples, channels, options, with_info=False)
     return {k: v.copy() if isinstance(v, np.ndarray) else list(v) for k, v in data.items()}
+
+
+def dataset_slug(name):
+    """A data set name usable in file and folder names.
+
+    Example:
+
+    >>> dataset_slug("folder:/data/cats")
+    'folder__data_cats'
+    """
+    return name.replace(":", "_").replace("/", "_")
+
+
+def held_out_split(name):
+    """The split results are reported on: `"test"`, else `"validation"`.
+
+    Example:
+
+    >>> held_out_split("digits"), held_out_split("shapes")
+    ('test', 'test')
+    """
+    info = dataset_info(name)
+    for split in ("test", "validation"):
+        if split in info.num_examples:
+            return split
+    raise ValueError(f"Data set {name!r} has no test or validation split: {sorted(info.num_examples)}.")
+
+
+def real_images(name, image_size, channels=3, split="train", num_examples=None):
+    """A split's images as float32 in `[-1, 1]` at `image_size x image_size` (for GANs)."""
+    images = load_arrays(name, split, image_size=(image_size, image_size), channels=channels,
+                         num_examples=num_examples)["images"]
+    if len(images) == 0:
+        raise ValueError(f"The {split!r} split of {name!r} holds no images.")
+    return to_signed_unit(images)
 
 
 def dataset_info(name, image_size=None, channels=3, **options):

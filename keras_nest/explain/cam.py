@@ -30,6 +30,7 @@ from keras_nest.explain.forward import (
 from keras_nest.explain.gradients import value_and_gradients
 from keras_nest.explain.maps import image_maps
 from keras_nest.models.nest import NestModel
+from keras_nest.models.vit import VitModel
 
 
 @dataclasses.dataclass
@@ -78,6 +79,11 @@ def class_attention_map(model, images, class_index=None):
     True
     """
     check_classifier(model, allow_vit=True)
+    if isinstance(model, VitModel) and model.model_config["global_pool"] != "gap":
+        raise ValueError(
+            "Class attention maps need a head that averages the tokens; this ViT pools its "
+            "class token (global_pool='token'). Use attention_rollout instead."
+        )
     images = check_images(model, images)
     index = check_class_index(class_index, model.model_config["num_classes"], len(images))
     if isinstance(model, NestModel):

@@ -30,21 +30,16 @@ def _batched(fn, inputs, class_index, batch_size):
 
 
 def _gradcat_maps(model, inputs, class_index, batch_size, keep=None):
-    """GradCAT heat maps as `ClassMaps` (token maps: the leaf box as a 0/1 map)."""
+    """GradCAT heat maps as `ClassMaps` (token maps: the level-0 token scores)."""
     results = []
     for i in range(0, len(inputs), batch_size):
         index = None if class_index is None else class_index[i:i + batch_size]
         results += gradcat_batch(model, inputs[i:i + batch_size], index)
     if keep is not None:
         keep.extend(results)
-    size = model.image_size
-    maps = np.stack([r.heatmap(size) for r in results])
-    leaves = np.zeros_like(maps)
-    for leaf_map, r in zip(leaves, results):
-        x0, y0, x1, y1 = r.leaf[2]
-        leaf_map[y0:y1, x0:x1] = 1.0
-    return ClassMaps(maps, leaves, np.array([r.class_index for r in results]),
-                     np.stack([r.logits for r in results]))
+    return ClassMaps(np.stack([r.heatmap(model.image_size) for r in results]),
+                     np.stack([r.token_maps[0] for r in results]),
+                     np.array([r.class_index for r in results]), np.stack([r.logits for r in results]))
 
 
 def _load(dataset, split, model, num_examples):

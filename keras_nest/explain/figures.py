@@ -1,22 +1,17 @@
 """Pictures of explanations: the image, its CAM overlay, the GradCAT path, the top classes."""
 
 import numpy as np
-from keras import ops
 
 from keras_nest.explain.cam import class_attention_map
 from keras_nest.explain.gradcat import gradcat
-from keras_nest.explain.maps import prepare_images
+from keras_nest.explain.maps import prepare_images, scaled_images
 
 _LEVEL_COLOURS = ("#ffdd00", "#ff7f0e", "#d62728", "#9467bd", "#1f77b4")
 
 
 def _display(image, size):
     """The raw image as float `[0, 1]` at the model's input size, for drawing."""
-    image = np.asarray(image)
-    image = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
-    if image.shape[:2] != tuple(size):
-        image = ops.convert_to_numpy(ops.image.resize(image, tuple(size), antialias=True))
-    image = np.clip(image, 0.0, 1.0)
+    image = np.clip(scaled_images(image, size)[0], 0.0, 1.0)
     return np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
 
 

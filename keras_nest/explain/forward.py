@@ -27,14 +27,8 @@ def check_classifier(model, allow_vit=False):
             f"keras_nest.create_model('nest_micro_64') or a .keras file it saved); got "
             f"{type(model).__name__}."
         )
-    config = model.model_config
-    if not config["include_top"]:
+    if not model.model_config["include_top"]:
         raise ValueError("The model has no classification head; build it with include_top=True.")
-    if isinstance(model, VitModel) and config["global_pool"] != "gap":
-        raise ValueError(
-            "Class attention maps need a head that averages the tokens; this ViT pools its "
-            "class token (global_pool='token'). Use attention_rollout instead."
-        )
 
 
 def check_images(model, images):

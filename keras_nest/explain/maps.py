@@ -34,6 +34,24 @@ def image_maps(token_maps, image_size, interpolation="bilinear"):
     return normalize_maps(upsample_maps(token_maps, image_size, interpolation))
 
 
+def scaled_images(images, size):
+    """Images as float32 `(N, h, w, C)` in `[0, 1]` at `size` (bilinear, antialiased).
+
+    `images` is `(N, H, W, C)` or one `(H, W, C)`, uint8 `0..255` or float `[0, 1]`.
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4:
+        raise ValueError(f"Expected images of shape (N, H, W, C) or (H, W, C); got {images.shape}.")
+    scaled = images.astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
+    if scaled.shape[1:3] != tuple(size):
+        scaled = ops.convert_to_numpy(
+            ops.image.resize(scaled, tuple(size), interpolation="bilinear", antialias=True)
+        )
+    return scaled
+
+
 def prepare_images(images, model, mean, std):
     """Raw images to model inputs: resized (with a warning) and normalised.
 
@@ -53,24 +71,17 @@ def prepare_images(images, model, mean, std):
     >>> prepare_images(np.zeros((16, 16, 3), np.uint8), model, 0.5, 0.25).shape
     (1, 16, 16, 3)
     """
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[None]
-    if images.ndim != 4:
-        raise ValueError(f"Expected images of shape (N, H, W, C) or (H, W, C); got {images.shape}.")
-    scaled = images.astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
     height, width, channels = model.model_config["input_shape"]
-    if scaled.shape[-1] != channels:
-        raise ValueError(f"The model takes {channels}-channel images; got {scaled.shape[-1]} channels.")
-    if scaled.shape[1:3] != (height, width):
+    shape = np.shape(images)
+    if len(shape) in (3, 4) and shape[-1] != channels:
+        raise ValueError(f"The model takes {channels}-channel images; got {shape[-1]} channels.")
+    if len(shape) in (3, 4) and tuple(shape[-3:-1]) != (height, width):
         warnings.warn(
-            f"Resizing images from {scaled.shape[1]}x{scaled.shape[2]} to the model's "
+            f"Resizing images from {shape[-3]}x{shape[-2]} to the model's "
             f"{height}x{width}; maps and boxes refer to the resized image.",
             stacklevel=2,
         )
-        scaled = ops.convert_to_numpy(
-            ops.image.resize(scaled, (height, width), interpolation="bilinear", antialias=True)
-        )
+    scaled = scaled_images(images, (height, width))
     mean = np.asarray(mean, np.float32)
     std = np.asarray(std, np.float32)
     return ((scaled - mean) / std).astype(np.float32)

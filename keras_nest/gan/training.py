@@ -12,12 +12,11 @@ import os
 import time
 
 import keras
-import numpy as np
 
-from keras_nest.data import load_arrays
+from keras_nest.data import dataset_slug, real_images
 from keras_nest.gan.gan import GAN
 from keras_nest.gan.grids import save_grid
-from keras_nest.models import create_discriminator, create_generator
+from keras_nest.models import create_discriminator, create_generator, load_saved_model
 from keras_nest.training.checkpoints import (
     HISTORY,
     LAST,
@@ -31,23 +30,6 @@ from keras_nest.training.checkpoints import (
 from keras_nest.training.trainer import TrainingDiverged
 
 GENERATOR_FILE = "generator.keras"
-
-
-def real_images(dataset, image_size, channels=3, split="train", num_examples=None):
-    """A data set's images as float32 in [-1, 1] at `image_size`."""
-    images = load_arrays(dataset, split, image_size=(image_size, image_size), channels=channels,
-                         num_examples=num_examples)["images"]
-    if len(images) == 0:
-        raise ValueError(f"The {split!r} split of {dataset!r} holds no images.")
-    scale = 127.5 if images.dtype == np.uint8 else 0.5
-    return (images.astype(np.float32) / scale - 1.0).astype(np.float32)
-
-
-def evaluation_split(dataset):
-    """The held-out split real images are compared against: `test`, else `validation`."""
-    from keras_nest.data import dataset_info
-
-    return "test" if "test" in dataset_info(dataset).num_examples else "validation"
 
 
 def _dataset(images, batch_size, seed):
@@ -121,7 +103,7 @@ def train_gan(generator="nest_gan_32", dataset="shapes", steps=1000, batch_size=
     checkpoint_every = min(checkpoint_every, steps)
     if steps % checkpoint_every:
         raise ValueError(f"steps ({steps}) must be a multiple of checkpoint_every ({checkpoint_every}).")
-    out = out or os.path.join("runs", f"gan-{generator}-{dataset.replace(':', '_').replace('/', '_')}")
+    out = out or os.path.join("runs", f"gan-{generator}-{dataset_slug(dataset)}")
     state = read_json(os.path.join(out, STATE))
     if state and not resume:
         raise FileExistsError(f"{out!r} already holds a run (step {state['epoch'] * checkpoint_every}); "
@@ -180,9 +162,7 @@ def train_gan(generator="nest_gan_32", dataset="shapes", steps=1000, batch_size=
 
 def sample(model_path, num_images=64, seed=0, out="grid.png"):
     """Draws `num_images` from a saved generator (or GAN) into a PNG grid."""
-    if not os.path.exists(model_path):
-        raise FileNotFoundError(f"No model at {model_path!r}.")
-    model = keras.saving.load_model(model_path, compile=False)
+    model = load_saved_model(model_path)
     if isinstance(model, GAN):
         images = model.sample(num_images, seed=seed)
     else:

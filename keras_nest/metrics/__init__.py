@@ -6,6 +6,13 @@ reference weights give "FID"; the built-in extractors are reported as
 `FD-<extractor>` / `KD-<extractor>`.
 """
 
+from keras_nest.metrics.extractors import (
+    FeatureExtractor,
+    classifier_extractor,
+    generator_distances,
+    inception_extractor,
+    score_generator,
+)
 from keras_nest.metrics.frechet import frechet_distance, gaussian_statistics
 from keras_nest.metrics.kernel import kernel_distance
 
@@ -17,12 +24,5 @@ __all__ = [
     "generator_distances",
     "inception_extractor",
     "kernel_distance",
+    "score_generator",
 ]
-
-
-def __getattr__(name):  # the extractors import keras_nest.data/gan lazily (no import cycle)
-    if name in ("FeatureExtractor", "classifier_extractor", "generator_distances", "inception_extractor"):
-        from keras_nest.metrics import extractors
-
-        return getattr(extractors, name)
-    raise AttributeError(name)

@@ -19,9 +19,12 @@ import os
 import keras
 import numpy as np
 
-from keras_nest.data import dataset_info
+from keras_nest.data import dataset_info, dataset_slug, held_out_split, load_arrays, real_images
+from keras_nest.data.cache import cache_root
+from keras_nest.data.images import to_signed_unit
 from keras_nest.metrics.frechet import frechet_distance
 from keras_nest.metrics.kernel import kernel_distance
+from keras_nest.training.checkpoints import atomic_write, read_json, write_json
 
 EXTRACTOR_VERSION = 1
 
@@ -70,27 +73,21 @@ def classifier_extractor(dataset, image_size, channels=3, seed=0, epochs=8, cach
     Returns:
         A `FeatureExtractor` whose `info` holds the classifier's test accuracy.
     """
-    from keras_nest.data.cache import cache_root
-    from keras_nest.gan.training import evaluation_split, real_images
-    from keras_nest.training.checkpoints import atomic_write, read_json, write_json
-
     label = f"{dataset}-cnn"
-    key = f"extractor-v{EXTRACTOR_VERSION}-{dataset.replace(':', '_').replace('/', '_')}-s{image_size}-c{channels}-seed{seed}-e{epochs}"
+    key = f"extractor-v{EXTRACTOR_VERSION}-{dataset_slug(dataset)}-s{image_size}-c{channels}-seed{seed}-e{epochs}"
     root = cache_root(cache_dir)
     path = None if root is None else os.path.join(root, f"{key}.keras")
     if path and os.path.exists(path):
         model = keras.saving.load_model(path, compile=False)
         info = read_json(path + ".json", {})
     else:
-        from keras_nest.data import load_arrays
-
         keras.utils.set_random_seed(seed)
         meta = dataset_info(dataset)
-        split = evaluation_split(dataset)
-        x = real_images(dataset, image_size, channels)
-        y = load_arrays(dataset, "train", image_size=(image_size, image_size), channels=channels)["labels"]
-        x_test = real_images(dataset, image_size, channels, split=split)
-        y_test = load_arrays(dataset, split, image_size=(image_size, image_size), channels=channels)["labels"]
+        (x, y), (x_test, y_test) = (
+            (to_signed_unit(arrays["images"]), arrays["labels"])
+            for arrays in (load_arrays(dataset, split, image_size=(image_size, image_size), channels=channels)
+                           for split in ("train", held_out_split(dataset)))
+        )
         model = _cnn(image_size, channels, meta.num_classes)
         model.compile(keras.optimizers.Adam(1e-3),
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
@@ -134,3 +131,12 @@ def generator_distances(generator, real, extractor, num_samples=2000, seed=0, ba
     kd, kd_std = kernel_distance(real_features, fake_features, num_subsets=kid_subsets,
                                  subset_size=kid_subset_size, return_std=True)
     return {fd_name: frechet_distance(real_features, fake_features), kd_name: kd, f"{kd_name}-std": kd_std}
+
+
+def score_generator(generator, dataset, num_samples=1000, seed=0):
+    """FD and KD of a generator against `dataset`'s held-out images, in its `<dataset>-cnn` space."""
+    channels = generator.output_shape[-1]
+    extractor = classifier_extractor(dataset, generator.image_size, channels)
+    real = real_images(dataset, generator.image_size, channels, split=held_out_split(dataset))
+    scores = generator_distances(generator, real, extractor, num_samples=num_samples, seed=seed)
+    return dict(scores, extractor_test_accuracy=extractor.info.get("test_accuracy"))

@@ -12,7 +12,7 @@ from keras_nest.models.factory import (
 from keras_nest.models.nest import NestModel, drop_path_schedule, level_geometry
 from keras_nest.models.nest_presets import NEST_PRESETS
 from keras_nest.models.vit import VIT_PRESETS, VitModel
-from keras_nest.models.weights import load_weights, transfer_weights
+from keras_nest.models.weights import load_saved_model, load_weights, transfer_weights
 
 __all__ = [
     "NEST_PRESETS",
@@ -27,6 +27,7 @@ __all__ = [
     "level_geometry",
     "list_generators",
     "list_models",
+    "load_saved_model",
     "load_weights",
     "preset_config",
     "transfer_weights",

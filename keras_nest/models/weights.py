@@ -67,6 +67,14 @@ def transfer_weights(source, target, method="bilinear", skip_mismatch=False):
     return skipped
 
 
+def load_saved_model(path):
+    """Loads a `.keras` file (uncompiled), with a clear error when it is missing."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No model at {path!r}.")
+    return keras.saving.load_model(path, compile=False)
+
+
 def load_weights(model, path, make_model=None):
     """Loads a `.keras` or `.weights.h5` file into `model`, resizing if needed.
 

@@ -13,9 +13,9 @@ import time
 import keras
 import numpy as np
 
-from keras_nest.data import dataset_info, load_arrays
+from keras_nest.data import dataset_info, dataset_slug, held_out_split, load_arrays
 from keras_nest.data.pipeline import make_dataset
-from keras_nest.models import create_model, preset_config
+from keras_nest.models import create_model, load_saved_model, preset_config
 from keras_nest.training import checkpoints
 from keras_nest.training.augment import make_augmenter
 from keras_nest.training.distribute import resolve_jit_compile, resolve_strategy, set_precision
@@ -54,14 +54,6 @@ def _stratified_split(labels, fraction, seed):
     return keep, np.setdiff1d(np.arange(len(labels)), keep)
 
 
-def _test_split(dataset):
-    info = dataset_info(dataset)
-    for split in ("test", "validation"):
-        if split in info.num_examples:
-            return split
-    raise ValueError(f"Data set {dataset!r} has no test or validation split: {sorted(info.num_examples)}.")
-
-
 def _train_and_validation(dataset, size, validation_fraction, seed):
     """Training arrays and validation arrays (for picking the best epoch).
 
@@ -71,7 +63,7 @@ def _train_and_validation(dataset, size, validation_fraction, seed):
     a resumed run holds out the same examples).
     """
     train = load_arrays(dataset, "train", image_size=size)
-    if "validation" in dataset_info(dataset).num_examples and _test_split(dataset) != "validation":
+    if "validation" in dataset_info(dataset).num_examples and held_out_split(dataset) != "validation":
         return train, load_arrays(dataset, "validation", image_size=size)
     held, rest = _stratified_split(train["labels"], validation_fraction, seed=12345)
     pick = lambda idx: {"images": train["images"][idx], "labels": train["labels"][idx]}  # noqa: E731
@@ -169,7 +161,7 @@ def train(
     recipe = get_recipe(recipe, **{**(recipe_overrides or {}), **{k: v for k, v in explicit.items() if v}})
     dataset_label = dataset if isinstance(dataset, str) else "arrays"
     if out is None:  # a fresh folder per run, so repeating a command never collides
-        stem = os.path.join("runs", f"{model}-{dataset_label.replace(':', '_').replace('/', '_')}")
+        stem = os.path.join("runs", f"{model}-{dataset_slug(dataset_label)}")
         out, n = stem, 1
         while os.path.exists(out):
             n += 1
@@ -211,7 +203,7 @@ def _train(args, recipe, out, start):
         net = create_model(name, seed=seed, **overrides)
 
     train_arrays, val_arrays = _train_and_validation(dataset, size, args["validation_fraction"], seed)
-    test_arrays = load_arrays(dataset, _test_split(dataset), image_size=size)
+    test_arrays = load_arrays(dataset, held_out_split(dataset), image_size=size)
     keep, _ = _stratified_split(train_arrays["labels"], args["train_fraction"], seed)
     num_train = len(keep)
     replicas = strategy.num_replicas_in_sync
@@ -306,12 +298,10 @@ def _train(args, recipe, out, start):
 
 def evaluate(model_path, dataset, split=None, batch_size=128):
     """Top-1 (and top-5 with > 5 classes) of a saved model on a data set split."""
-    if not os.path.exists(model_path):
-        raise FileNotFoundError(f"No model at {model_path!r}.")
-    model = keras.saving.load_model(model_path, compile=False)
+    model = load_saved_model(model_path)
     info = dataset_info(dataset)
     size = tuple(model.input_shape[1:3])
-    split = split or _test_split(dataset)
+    split = split or held_out_split(dataset)
     if model.output_shape[-1] != info.num_classes:
         raise ValueError(
             f"The model predicts {model.output_shape[-1]} classes but {dataset!r} has {info.num_classes}."
