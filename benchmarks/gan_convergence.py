@@ -42,18 +42,24 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def _images_per_second(step, batch_size, repeats):
+    """Calls `step` once to compile, then `repeats` times; batch_size / median seconds."""
+    step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return round(batch_size / sorted(times)[len(times) // 2], 2)
+
+
 def generation_speed(generator, batch_size=64, repeats=5):
     import keras
     import numpy as np
 
     noise = np.random.default_rng(0).normal(size=(batch_size, generator.input_shape[-1])).astype("float32")
-    generator.predict_on_batch(noise)  # compile / warm up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        keras.ops.convert_to_numpy(generator.predict_on_batch(noise))
-        times.append(time.perf_counter() - start)
-    return round(batch_size / sorted(times)[len(times) // 2], 2)
+    return _images_per_second(lambda: keras.ops.convert_to_numpy(generator.predict_on_batch(noise)),
+                              batch_size, repeats)
 
 
 def training_speed(name, batch_size, steps):
@@ -68,14 +74,9 @@ def training_speed(name, batch_size, steps):
     gan = GAN(generator, keras_nest.create_discriminator(generator.image_size))
     gan.compile()
     real = np.random.default_rng(0).uniform(-1, 1, (batch_size, *generator.output_shape[1:])).astype("float32")
-    gan.train_on_batch(real)  # trace / compile
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        gan.train_on_batch(real)
-        times.append(time.perf_counter() - start)
+    speed = _images_per_second(lambda: gan.train_on_batch(real), batch_size, steps)
     keras.backend.clear_session()
-    return generator, round(batch_size / sorted(times)[len(times) // 2], 2)
+    return generator, speed
 
 
 def speed_table(args):
