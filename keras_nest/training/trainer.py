@@ -40,6 +40,16 @@ def _metrics(num_classes):
     return metrics
 
 
+def _test_scores(model, ds, num_classes):
+    """`test_accuracy`, `test_loss` and, with more than 5 classes, `test_top5_accuracy`."""
+    model.compile(loss=_evaluation_loss(), metrics=_metrics(num_classes))
+    scores = model.evaluate(ds, verbose=0, return_dict=True)
+    result = {"test_accuracy": float(scores["accuracy"]), "test_loss": float(scores["loss"])}
+    if "top5_accuracy" in scores:
+        result["test_top5_accuracy"] = float(scores["top5_accuracy"])
+    return result
+
+
 def _stratified_split(labels, fraction, seed):
     """Indices of a stratified `fraction` of the examples (at least one per
     class), and of the rest; both sorted."""
@@ -267,16 +277,14 @@ def _train(args, recipe, out, start):
 
     best_path = os.path.join(out, checkpoints.BEST)
     final = keras.saving.load_model(best_path) if os.path.exists(best_path) else net
-    final.compile(loss=_evaluation_loss(), metrics=_metrics(info.num_classes))
-    scores = final.evaluate(test_ds, verbose=0, return_dict=True)
+    scores = _test_scores(final, test_ds, info.num_classes)
     plot_history(saver.history, os.path.join(out, "training_curves.png"), title=f"{name} on {dataset}")
     if args["export"]:
         final.export(os.path.join(out, "saved_model"), verbose=False)
     result = {
         "model": name,
         "dataset": dataset if isinstance(dataset, str) else "arrays",
-        "test_accuracy": float(scores["accuracy"]),
-        "test_loss": float(scores["loss"]),
+        **scores,
         "epochs": len(saver.history),
         "best_val_accuracy": saver.best,
         "best_epoch": max(saver.history, key=lambda row: row.get("val_accuracy", -1))["epoch"]
@@ -290,8 +298,6 @@ def _train(args, recipe, out, start):
         "wall_seconds": round(time.time() - start, 2),
         "out": out,
     }
-    if "top5_accuracy" in scores:
-        result["test_top5_accuracy"] = float(scores["top5_accuracy"])
     checkpoints.write_json(os.path.join(out, "result.json"), result)
     return result
 
@@ -309,11 +315,5 @@ def evaluate(model_path, dataset, split=None, batch_size=128):
     arrays = load_arrays(dataset, split, image_size=size)
     ds = make_dataset(arrays["images"], arrays["labels"], info.num_classes, mean=info.mean, std=info.std,
                       batch_size=batch_size)
-    model.compile(loss=_evaluation_loss(), metrics=_metrics(info.num_classes))
-    scores = model.evaluate(ds, verbose=0, return_dict=True)
-    result = {"model_path": model_path, "dataset": dataset, "split": split,
-              "test_accuracy": float(scores["accuracy"]), "test_loss": float(scores["loss"]),
-              "examples": int(len(arrays["labels"]))}
-    if "top5_accuracy" in scores:
-        result["test_top5_accuracy"] = float(scores["top5_accuracy"])
-    return result
+    return {"model_path": model_path, "dataset": dataset, "split": split,
+            **_test_scores(model, ds, info.num_classes), "examples": int(len(arrays["labels"]))}
