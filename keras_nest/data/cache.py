@@ -8,10 +8,11 @@ failure to read or write it falls back to building the arrays.
 
 import os
 import pathlib
-import tempfile
 import zipfile
 
 import numpy as np
+
+from keras_nest.io_utils import atomic_write
 
 DEFAULT_CACHE_DIR = "~/.keras/keras_nest"
 _OFF = ("", "0", "off", "false", "none")
@@ -53,22 +54,11 @@ def cached_arrays(key, build, cache_dir=None):
 
 
 def _atomic_save(path, arrays):
-    # Write to a temporary file in the same directory, then rename: readers
-    # (other processes included) never see a half-written cache file.
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
+    def write(tmp):
+        with open(tmp, "wb") as f:  # a file object, so savez adds no extension
             np.savez(f, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a cache may be shared
-        os.replace(tmp, path)
-        tmp = None
+
+    try:
+        atomic_write(path, write, mode=0o644)  # a cache may be shared between users
     except OSError:
         pass  # read-only or full disk: the cache is optional
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from keras_nest.training.checkpoints import atomic_write
+from keras_nest.io_utils import atomic_write
 
 
 def tile(images, columns=None):

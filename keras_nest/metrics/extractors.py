@@ -24,7 +24,7 @@ from keras_nest.data.cache import cache_root
 from keras_nest.data.images import to_signed_unit
 from keras_nest.metrics.frechet import frechet_distance
 from keras_nest.metrics.kernel import kernel_distance
-from keras_nest.training.checkpoints import atomic_write, read_json, write_json
+from keras_nest.io_utils import atomic_write, read_json, write_json
 
 EXTRACTOR_VERSION = 1
 

@@ -12,40 +12,12 @@ import tempfile
 
 import keras
 
+from keras_nest.io_utils import atomic_write, read_json, write_json  # noqa: F401 (run-folder API)
+
 LAST = "last.keras"
 BEST = "best.keras"
 STATE = "state.json"
 HISTORY = "history.json"
-
-
-def atomic_write(path, write):
-    """Calls `write(tmp_path)` then renames the file onto `path`."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    suffix = "".join(os.path.basename(path).partition(".")[1:]) or ".tmp"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def write_json(path, data):
-    def write(tmp):
-        with open(tmp, "w") as f:
-            json.dump(data, f, indent=2)
-
-    atomic_write(path, write)
-
-
-def read_json(path, default=None):
-    if not os.path.exists(path):
-        return default
-    with open(path) as f:
-        return json.load(f)
 
 
 def is_chief():
