@@ -89,7 +89,7 @@ def _run_dataset(model_path, dataset):
     """The data set a run was trained on (its `result.json`), unless given."""
     if dataset:
         return dataset
-    from keras_nest.training.checkpoints import read_json
+    from keras_nest.io_utils import read_json
 
     result = read_json(os.path.join(os.path.dirname(os.path.abspath(model_path)), "result.json"))
     if not result or "dataset" not in result:
@@ -144,12 +144,15 @@ def _explain(args):
 
 def _gan_train(args):
     from keras_nest.gan.training import train_gan
+    from keras_nest.validation import check_int
+
+    check_int("--fd-samples", args.fd_samples, 0)  # before hours of training, not after
 
     result = train_gan(
         generator=args.generator, dataset=args.dataset, steps=args.steps, batch_size=args.batch_size,
         out=args.out, loss=args.loss, g_learning_rate=args.g_learning_rate,
         d_learning_rate=args.d_learning_rate, beta_2=args.beta_2, d_steps=args.d_steps,
-        ema_decay=None if args.ema_decay <= 0 else args.ema_decay, diffaugment=args.diffaugment,
+        ema_decay=args.ema_decay, diffaugment=args.diffaugment,
         r1_gamma=args.r1_gamma, checkpoint_every=args.checkpoint_every, resume=args.resume, seed=args.seed,
         verbose=args.verbose,
     )
@@ -186,18 +189,22 @@ def build_parser():
         description="Train with model.fit and the NesT recipe. Every recipe field can be "
         "overridden with its own flag (e.g. --base-learning-rate 1e-3 --mixup-alpha 0).",
     )
-    train.add_argument("--model", default="nest_nano_16", help="see `keras-nest models`")
-    train.add_argument("--dataset", default="digits", help="digits | shapes | tfds:NAME | folder:PATH")
+    # None: the default of a new run, or the run's own value with --resume.
+    train.add_argument("--model", default=None, help="see `keras-nest models` (default nest_nano_16)")
+    train.add_argument("--dataset", default=None,
+                       help="digits | shapes | tfds:NAME | folder:PATH (default digits)")
     train.add_argument("--out", default=None, help="run folder (default runs/MODEL-DATASET)")
-    train.add_argument("--recipe", default="small", help="small | cifar | imagenet")
+    train.add_argument("--recipe", default=None, help="small | cifar | imagenet (default small)")
     train.add_argument("--image-size", type=int, default=None, help="input side (default: the model's)")
     train.add_argument("--strategy", default="auto", choices=STRATEGIES)
     train.add_argument("--tpu", default=None, help="TPU name or address for --strategy tpu")
     train.add_argument("--jit-compile", default="auto", choices=JIT_CHOICES)
     train.add_argument("--precision", default="float32", choices=PRECISIONS)
-    train.add_argument("--resume", action="store_true", help="continue the run in --out")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--train-fraction", type=float, default=1.0, help="use this fraction of the train split")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --out; recipe flags given now replace the run's")
+    train.add_argument("--seed", type=int, default=None, help="default 0")
+    train.add_argument("--train-fraction", type=float, default=None,
+                       help="use this fraction of the train split (default 1)")
     train.add_argument("--no-tensorboard", action="store_true")
     train.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
     train.add_argument("--verbose", default="auto", type=lambda v: v if v == "auto" else int(v),
@@ -247,14 +254,16 @@ def build_parser():
     gan_train.add_argument("--steps", type=int, default=1000)
     gan_train.add_argument("--batch-size", type=int, default=64)
     gan_train.add_argument("--out", default=None, help="run folder (default runs/gan-GENERATOR-DATASET)")
-    gan_train.add_argument("--loss", default="hinge", choices=["hinge", "non_saturating"])
-    gan_train.add_argument("--g-learning-rate", type=float, default=1e-4)
-    gan_train.add_argument("--d-learning-rate", type=float, default=4e-4)
-    gan_train.add_argument("--beta-2", type=float, default=0.999)
-    gan_train.add_argument("--d-steps", type=int, default=1)
-    gan_train.add_argument("--ema-decay", type=float, default=0.999, help="0 disables the EMA generator")
+    # GAN settings: None is GanSettings' default (or the run's own with --resume).
+    gan_train.add_argument("--loss", default=None, choices=["hinge", "non_saturating"], help="default hinge")
+    gan_train.add_argument("--g-learning-rate", type=float, default=None, help="default 1e-4")
+    gan_train.add_argument("--d-learning-rate", type=float, default=None, help="default 4e-4")
+    gan_train.add_argument("--beta-2", type=float, default=None, help="default 0.999")
+    gan_train.add_argument("--d-steps", type=int, default=None, help="default 1")
+    gan_train.add_argument("--ema-decay", type=float, default=None,
+                           help="default 0.999; 0 disables the EMA generator")
     gan_train.add_argument("--diffaugment", default=None, help="e.g. color,translation,cutout")
-    gan_train.add_argument("--r1-gamma", type=float, default=0.0)
+    gan_train.add_argument("--r1-gamma", type=float, default=None, help="default 0")
     gan_train.add_argument("--checkpoint-every", type=int, default=100)
     gan_train.add_argument("--fd-samples", type=int, default=0,
                            help="at the end, FD/KID of this many samples in a <dataset>-cnn feature space")
@@ -275,7 +284,7 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
-    from keras_nest.training.trainer import TrainingDiverged
+    from keras_nest.training.run_folder import TrainingDiverged
 
     try:
         return args.run(args)

@@ -4,6 +4,14 @@ import json
 import os
 import tempfile
 
+TEMPORARY_PREFIX = ".tmp-"
+
+
+def _default_mode():
+    umask = os.umask(0)  # reading the umask means setting it; restored at once
+    os.umask(umask)
+    return 0o666 & ~umask
+
 
 def atomic_write(path, write, mode=None):
     """Calls `write(tmp_path)` on a temporary file beside `path`, then renames it onto `path`.
@@ -11,17 +19,19 @@ def atomic_write(path, write, mode=None):
     Readers (other processes included) never see a half-written file, and a
     crash mid-write leaves the previous file intact. The temporary name keeps
     `path`'s extension, for writers that go by it. `mode` sets the file's
-    permissions (temporary files start private).
+    permissions; by default they are those of any file the user creates
+    (0666 less the umask), not the private 0600 of a temporary file.
+    A temporary left by a killed process starts with `.tmp-`
+    (`TEMPORARY_PREFIX`); run folders remove them when they are opened.
     """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     suffix = "".join(os.path.basename(path).partition(".")[1:]) or ".tmp"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMPORARY_PREFIX, suffix=suffix)
     os.close(fd)
     try:
         write(tmp)
-        if mode is not None:
-            os.chmod(tmp, mode)
+        os.chmod(tmp, _default_mode() if mode is None else mode)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -39,8 +49,15 @@ def write_json(path, data):
 
 
 def read_json(path, default=None):
-    """The JSON in `path`, or `default` when there is no such file."""
+    """The JSON in `path`, or `default` when there is no such file.
+
+    Raises:
+        ValueError: the file is not valid JSON; the message names the file.
+    """
     if not os.path.exists(path):
         return default
     with open(path) as f:
-        return json.load(f)
+        try:
+            return json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path} is not valid JSON ({error}); repair or remove it.") from None

@@ -191,6 +191,49 @@ def test_train_gan_bad_input(tmp_path):
                   out=str(tmp_path / "c"))
 
 
+def test_train_gan_resume_keeps_the_runs_steps_and_settings(gan_run, tmp_path):
+    import shutil
+
+    from keras_nest.gan.training import train_gan
+    from keras_nest.training import RunFolderError
+
+    out = tmp_path / "run"
+    shutil.copytree(gan_run[0], out, ignore=shutil.ignore_patterns(".lock"))
+    done = json.loads((out / "state.json").read_text())["epoch"] * 5
+    # Was: "9 steps after 7 updates" when checkpoint_every changed on resume.
+    with pytest.raises(RunFolderError, match="checkpoint_every=5; you asked for checkpoint_every=3"):
+        train_gan("nest_gan_tiny", "digits", steps=done + 6, batch_size=16, out=str(out), checkpoint_every=3,
+                  resume=True, verbose=0)
+    with pytest.raises(RunFolderError, match=r"g_learning_rate=0.0001 \(you gave 0.001\)"):
+        train_gan("nest_gan_tiny", "digits", steps=done + 5, batch_size=16, out=str(out), checkpoint_every=5,
+                  resume=True, verbose=0, g_learning_rate=1e-3)
+    with pytest.raises(RunFolderError, match="batch_size=16; you asked for batch_size=8"):
+        train_gan("nest_gan_tiny", "digits", steps=done + 5, batch_size=8, out=str(out), checkpoint_every=5,
+                  resume=True, verbose=0)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["gan", "sample", "--n", "0"], "num_images must be an int >= 1, got 0"),
+    (["gan", "sample", "--n", "-3"], "num_images must be an int >= 1, got -3"),
+    (["gan", "train", "--generator", "nest_gan_tiny", "--batch-size", "0"], "batch_size must be an int >= 1, got 0"),
+    (["gan", "train", "--generator", "nest_gan_tiny", "--steps", "0"], "steps must be an int >= 1, got 0"),
+    (["gan", "train", "--generator", "nest_gan_tiny", "--d-learning-rate", "-1"],
+     "d_learning_rate must be a finite number > 0"),
+    (["gan", "train", "--generator", "nest_gan_tiny", "--fd-samples", "-3"], "--fd-samples must be an int >= 0"),
+])
+def test_cli_gan_bad_numbers_are_one_line_errors(argv, message, gan_run, tmp_path, capsys):
+    from keras_nest import cli
+
+    if argv[1] == "sample":
+        argv = [*argv, "--model-path", str(gan_run[0] / "generator.keras"), "--out", str(tmp_path / "g.png")]
+    else:
+        argv = [*argv, "--out", str(tmp_path / "run")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "g.png").exists()
+
+
 def test_cli_gan_sample(gan_run, tmp_path, capsys):
     from keras_nest import cli
 

@@ -6,8 +6,8 @@ read (in nested folders too; other files are ignored) and decoded with
 `tf.io.decode_image`; unreadable ones are skipped and reported in one
 warning. If `PATH` has `train/` and `test/` sub-folders, they are the
 splits; otherwise a file goes to `test` when a hash of its path relative to
-`PATH` falls in the `holdout` fraction (default 0.2), which is stable when
-files are added, removed or the folder moves.
+`PATH` falls in the `holdout` fraction (a number in `[0, 1)`, default 0.2),
+which is stable when files are added, removed or the folder moves.
 
 Images are resized bilinearly to `image_size`; without it they must all
 share one size. Normalisation uses the per-channel mean and std of the train
@@ -24,6 +24,7 @@ import numpy as np
 
 from keras_nest.data.images import channel_stats, read_image, read_only, resize_images
 from keras_nest.data.info import DatasetInfo
+from keras_nest.validation import check_float
 
 SPLITS = ("train", "test")
 OPTIONS = frozenset({"holdout"})
@@ -32,6 +33,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 def info(arg, image_size, channels, holdout=0.2):
     root = _root(arg)
+    holdout = _check_holdout(holdout)
     class_names, files = _files(root, holdout)
     train = _decoded(root, "train", image_size, channels, holdout, _fingerprint(root, files))
     mean, std = channel_stats(train["images"])
@@ -50,6 +52,7 @@ def info(arg, image_size, channels, holdout=0.2):
 
 def load(arg, split, image_size, channels, num_examples=None, holdout=0.2):
     root = _root(arg)
+    holdout = _check_holdout(holdout)
     _, files = _files(root, holdout)
     data = _decoded(root, split, image_size, channels, holdout, _fingerprint(root, files))
     if data["skipped"]:
@@ -60,6 +63,10 @@ def load(arg, split, image_size, channels, num_examples=None, holdout=0.2):
             stacklevel=4,  # the caller of load_dataset / load_arrays
         )
     return {key: data[key] for key in ("images", "labels", "class_names")}
+
+
+def _check_holdout(holdout):
+    return check_float("holdout", holdout, minimum=0.0, maximum=1.0, max_inclusive=False)
 
 
 def _root(arg):
@@ -83,8 +90,7 @@ def _image_files(folder):
 
 def _files(root, holdout):
     """Class names and, per split, a list of `(path, label)` in label-then-path order."""
-    if not 0 <= holdout < 1:
-        raise ValueError(f"holdout must be in [0, 1), got {holdout}.")
+    holdout = _check_holdout(holdout)
     split_dirs = {s: root / s for s in SPLITS}
     presplit = all(d.is_dir() for d in split_dirs.values())
     if presplit:

@@ -4,39 +4,118 @@ Every data source hands over `(N, H, W, C)` arrays, either uint8 in
 `0..255` or float32 in `[0, 1]`; these helpers keep them that way.
 """
 
+import numbers
+
 import numpy as np
 import tensorflow as tf
 
 # ITU-R BT.601 luma, the weights tf.image.rgb_to_grayscale uses too.
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _RESIZE_CHUNK = 512
+# Larger sides are refused: one 8192x8192 RGB image is already 200 MB as
+# uint8, and a typo such as image_size=32000 would otherwise only fail when
+# the resized arrays cannot be allocated.
+MAX_IMAGE_SIZE = 8192
 
 
 def check_image_size(image_size):
     """`None`, or `image_size` (an int or a `(height, width)` pair) as a pair of ints.
 
+    Sides must be in `1 .. MAX_IMAGE_SIZE` (8192).
+
     Example:
 
     >>> check_image_size(16), check_image_size((24, 32)), check_image_size(None)
     ((16, 16), (24, 32), None)
+    >>> check_image_size(0)
+    Traceback (most recent call last):
+        ...
+    ValueError: image_size must be positive (an int >= 1 or a (height, width) pair of them), got 0.
     """
     if image_size is None:
         return None
-    size = (image_size, image_size) if np.ndim(image_size) == 0 else tuple(image_size)
-    if len(size) != 2 or not all(_is_int(s) for s in size):
-        raise ValueError(
-            f"image_size must be an int or a (height, width) pair, got {image_size!r}."
-        )
+    wanted = "an int >= 1 or a (height, width) pair of them"
+    if _is_int(image_size):
+        size = (image_size, image_size)
+    elif isinstance(image_size, (tuple, list, np.ndarray)) and np.ndim(image_size) == 1:
+        size = tuple(image_size)
+    else:
+        raise TypeError(f"image_size must be {wanted}, got {_describe(image_size)}.")
+    if len(size) != 2:
+        raise ValueError(f"image_size must be {wanted}, got {len(size)} entries: {image_size!r}.")
+    if not all(_is_int(s) for s in size):
+        raise TypeError(f"image_size must be {wanted}, got {image_size!r}.")
     if min(size) <= 0:
-        raise ValueError(f"image_size must be positive, got {image_size!r}.")
+        raise ValueError(f"image_size must be positive ({wanted}), got {image_size!r}.")
+    if max(size) > MAX_IMAGE_SIZE:
+        raise ValueError(
+            f"image_size must be at most {MAX_IMAGE_SIZE} per side, got {image_size!r}."
+        )
     return int(size[0]), int(size[1])
 
 
 def check_channels(channels):
-    """Validates `channels`: 1 (grayscale) or 3 (RGB)."""
-    if not _is_int(channels) or int(channels) not in (1, 3):
+    """Validates `channels`: 1 (grayscale) or 3 (RGB).
+
+    Example:
+
+    >>> check_channels(2)
+    Traceback (most recent call last):
+        ...
+    ValueError: channels must be 1 or 3, got 2.
+    """
+    if not _is_int(channels):
+        raise TypeError(f"channels must be 1 or 3, got {_describe(channels)}.")
+    if int(channels) not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, got {channels!r}.")
     return int(channels)
+
+
+def check_normalization(mean, std, channels):
+    """`mean` and `std` as float32 `(channels,)` arrays, or a clear error.
+
+    Each is one number (for every channel) or one per channel, in `[0, 1]`
+    pixel units: a mean in `[0, 1]` and a std in `(0, 1]` (values in
+    `0..255` units, such as ImageNet's 123.7 / 58.4, are refused with a
+    hint to divide by 255).
+
+    Example:
+
+    >>> [m.tolist() for m in check_normalization(0.5, (0.25, 0.5, 0.125), 3)]
+    [[0.5, 0.5, 0.5], [0.25, 0.5, 0.125]]
+    >>> check_normalization((0.5, 0.5), 0.25, 3)
+    Traceback (most recent call last):
+        ...
+    ValueError: mean must be one number or 3 (one per channel), got 2: (0.5, 0.5).
+    """
+    return (_per_channel("mean", mean, channels, 0.0, 1.0, low_open=False),
+            _per_channel("std", std, channels, 0.0, 1.0, low_open=True))
+
+
+def _per_channel(name, value, channels, low, high, low_open):
+    shown = value if np.ndim(value) == 0 else tuple(np.asarray(value).tolist())
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a number or one number per channel, got {_describe(value)}."
+        ) from None
+    if isinstance(value, (bool, np.bool_, str, bytes)) or array.ndim > 1:
+        raise TypeError(
+            f"{name} must be a number or one number per channel, got {_describe(value)}."
+        )
+    if array.ndim == 1 and len(array) not in (1, channels):
+        raise ValueError(
+            f"{name} must be one number or {channels} (one per channel), got {len(array)}: {shown}."
+        )
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+    bad = ~np.isfinite(array) | (array > high) | ((array <= low) if low_open else (array < low))
+    if np.any(bad):
+        raise ValueError(
+            f"{name} must be in {interval} ([0, 1] pixel units; divide 0..255 values by 255), "
+            f"got {shown}."
+        )
+    return np.broadcast_to(array.astype(np.float32), (channels,))
 
 
 def as_image_batch(images):
@@ -51,7 +130,13 @@ def as_image_batch(images):
     >>> as_image_batch(np.zeros((2, 4, 4), np.uint8)).shape
     (2, 4, 4, 1)
     """
-    x = np.asarray(images)
+    try:
+        x = np.asarray(images)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "images must be one array (N, H, W) or (N, H, W, C) of equally sized images, got a "
+            f"{type(images).__name__} that numpy cannot stack."
+        ) from None
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4:
@@ -183,4 +268,8 @@ def _like(values, dtype):
 
 
 def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def _describe(value):
+    return f"{value!r} ({type(value).__name__})"

@@ -11,11 +11,14 @@ A data set is named by one of:
 - an `(images, labels)` pair of numpy arrays (`keras_nest.data.arrays`).
 """
 
+import reprlib
+
 import numpy as np
 
 from keras_nest.data import arrays, digits, folder, shapes_dataset, tfds_source
 from keras_nest.data.images import check_channels, check_image_size, to_signed_unit
 from keras_nest.data.pipeline import make_dataset
+from keras_nest.validation import check_bool, check_int
 
 _NAMED = {"digits": digits, "shapes": shapes_dataset}
 _PREFIXED = {"tfds:": tfds_source, "folder:": folder}
@@ -43,18 +46,27 @@ def load_dataset(name, split="train", image_size=None, batch_size=32, training=N
         image_size: int or `(height, width)`; `None` is the data set's
             default (`digits`: 16, `shapes`: 32, others: as stored).
         batch_size: positive int.
-        training: shuffle every epoch; defaults to `split == "train"`.
-        seed: shuffling seed.
-        num_examples: use the first `num_examples` of the split (`shapes`
-            draws that many instead of the default split size).
+        training: bool, shuffle every epoch; defaults to `split == "train"`.
+        seed: shuffling seed, an int >= 0.
+        num_examples: positive int: use the first `num_examples` of the
+            split (fewer if the split is smaller; `shapes` draws that many
+            instead of the default split size).
         channels: 3 (grayscale is replicated) or 1 (RGB becomes luma); for
             arrays, `None` keeps theirs.
-        mean: override the normalisation mean (`[0, 1]` units).
-        std: override the normalisation standard deviation.
-        drop_remainder: drop the last, smaller batch.
+        mean: override the normalisation mean: one number or one per
+            channel, in `[0, 1]` pixel units.
+        std: override the normalisation standard deviation (in `(0, 1]`).
+        drop_remainder: bool, drop the last, smaller batch.
         **options: per data set: `data_seed`, `cache_dir` (`shapes`),
             `holdout` (`folder:`), `data_dir` (`tfds:`), `num_classes`,
             `class_names` (arrays).
+
+    Raises:
+        TypeError: an argument of the wrong type, or an option the data set
+            does not take.
+        ValueError: an argument out of range or inconsistent with the data
+            (unknown split, labels that do not fit `num_classes`, ...); the
+            message names the argument and the value given.
 
     Example:
 
@@ -65,14 +77,19 @@ def load_dataset(name, split="train", image_size=None, batch_size=32, training=N
     >>> bool(np.all(np.sum(labels, axis=1) == 1))
     True
     """
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    if training is not None:
+        training = check_bool("training", training)
+    seed = check_int("seed", seed, minimum=0, maximum=2**63 - 1)
+    drop_remainder = check_bool("drop_remainder", drop_remainder)
     data, info = _load(name, split, image_size, num_examples, channels, options)
     if training is None:
-        training = isinstance(split, str) and split.split("[")[0] == "train"
+        training = split.split("[")[0] == "train"
     return make_dataset(
         data["images"], data["labels"], info.num_classes,
         mean=info.mean if mean is None else mean,
         std=info.std if std is None else std,
-        batch_size=batch_size, training=bool(training), seed=seed,
+        batch_size=batch_size, training=training, seed=seed,
         drop_remainder=drop_remainder,
     )
 
@@ -107,18 +124,22 @@ def dataset_slug(name):
     >>> dataset_slug("folder:/data/cats")
     'folder__data_cats'
     """
+    if not isinstance(name, str):
+        raise TypeError(f"dataset_slug needs a data set name (a str), got {type(name).__name__}.")
     return name.replace(":", "_").replace("/", "_")
 
 
-def held_out_split(name):
+def held_out_split(name, image_size=None):
     """The split results are reported on: `"test"`, else `"validation"`.
+
+    `image_size` is needed only for a folder whose images differ in size.
 
     Example:
 
     >>> held_out_split("digits"), held_out_split("shapes")
     ('test', 'test')
     """
-    info = dataset_info(name)
+    info = dataset_info(name, image_size=image_size)
     for split in ("test", "validation"):
         if split in info.num_examples:
             return split
@@ -127,6 +148,7 @@ def held_out_split(name):
 
 def real_images(name, image_size, channels=3, split="train", num_examples=None):
     """A split's images as float32 in `[-1, 1]` at `image_size x image_size` (for GANs)."""
+    image_size = check_int("image_size", image_size, minimum=1)
     images = load_arrays(name, split, image_size=(image_size, image_size), channels=channels,
                          num_examples=num_examples)["images"]
     if len(images) == 0:
@@ -163,7 +185,10 @@ def from_arrays(x, y, num_classes=None, *, batch_size=32, training=False, seed=0
         x: images `(N, H, W)` or `(N, H, W, C)`, uint8 `0..255` or float in
             `[0, 1]`.
         y: `N` integer labels in `0 .. num_classes - 1`.
-        num_classes: defaults to `max(y) + 1`.
+        num_classes: the number of classes, an int in `1 .. 1,000,000`;
+            default `len(class_names)`, else `max(y) + 1`, which is only
+            inferred when every class `0 .. max(y)` occurs in `y` (otherwise
+            pass `num_classes` or `class_names`; see `keras_nest.data.arrays`).
         training: shuffle every epoch (default False: keep the order).
         mean, std: normalisation; default: the statistics of `x`. Pass the
             train set's values when `x` is a test set.
@@ -187,6 +212,8 @@ def from_arrays(x, y, num_classes=None, *, batch_size=32, training=False, seed=0
 def _load(name, split, image_size, num_examples, channels, options, with_info=True):
     source, arg, label = _resolve(name)
     _check_options(label, source, options)
+    if not isinstance(split, str):
+        raise TypeError(f"split must be a split name (a str), got {split!r} ({type(split).__name__}).")
     if source.SPLITS is not None and split not in source.SPLITS:
         raise ValueError(
             f"Unknown split {split!r} for {label}; valid splits: {', '.join(source.SPLITS)}."
@@ -194,10 +221,7 @@ def _load(name, split, image_size, num_examples, channels, options, with_info=Tr
     size = check_image_size(image_size)
     channels = _channels(source, channels)
     if num_examples is not None:
-        if isinstance(num_examples, bool) or not isinstance(num_examples, (int, np.integer)) \
-                or num_examples <= 0:
-            raise ValueError(f"num_examples must be a positive int, got {num_examples!r}.")
-        num_examples = int(num_examples)
+        num_examples = check_int("num_examples", num_examples, minimum=1)
     data = source.load(arg, split, size, channels, num_examples=num_examples, **options)
     if num_examples is not None:
         data = {k: v[:num_examples] if isinstance(v, np.ndarray) else v for k, v in data.items()}
@@ -215,12 +239,11 @@ def _resolve(name):
         for prefix, source in _PREFIXED.items():
             if name.startswith(prefix) and len(name) > len(prefix):
                 return source, name[len(prefix):], repr(name)
-    shown = name if isinstance(name, str) else type(name).__name__
-    raise ValueError(
-        f"Unknown dataset {shown!r}. Valid: {', '.join(repr(n) for n in _NAMED)}, "
-        "'tfds:NAME' (e.g. 'tfds:cifar10'), 'folder:PATH', or an (images, labels) pair of "
-        "numpy arrays."
-    )
+    valid = (f"Valid: {', '.join(repr(n) for n in _NAMED)}, 'tfds:NAME' (e.g. 'tfds:cifar10'), "
+             "'folder:PATH', or an (images, labels) pair of numpy arrays.")
+    if not isinstance(name, str):
+        raise TypeError(f"Unknown dataset {reprlib.repr(name)} ({type(name).__name__}). {valid}")
+    raise ValueError(f"Unknown dataset {name!r}. {valid}")
 
 
 def _check_options(label, source, options):

@@ -3,9 +3,13 @@
 import numpy as np
 import tensorflow as tf
 
+from keras_nest.data.images import check_normalization
+from keras_nest.data.labels import check_num_classes
+from keras_nest.validation import check_bool, check_int
+
 
 def make_dataset(images, labels, num_classes, mean, std, batch_size=32, training=False, seed=0,
-                 drop_remainder=False):
+                 drop_remainder=False, epochs=None):
     """Batches of `(normalised float32 NHWC images, one-hot float32 labels)`.
 
     The raw examples are cached; in training mode they are reshuffled every
@@ -18,14 +22,24 @@ def make_dataset(images, labels, num_classes, mean, std, batch_size=32, training
 
     Args:
         images: `(N, H, W, C)` uint8 (`0..255`) or float (`[0, 1]`) array.
-        labels: `(N,)` integer class indices, already checked.
+        labels: `(N,)` integer class indices in `0 .. num_classes - 1`.
         num_classes: int, depth of the one-hot labels.
-        mean: per-channel mean (or one value for all), `[0, 1]` units.
-        std: per-channel standard deviation (or one value).
+        mean: per-channel mean (or one value for all), in `[0, 1]` pixel units.
+        std: per-channel standard deviation (or one value), in `(0, 1]`.
         batch_size: positive int.
-        training: shuffle (and reshuffle every epoch) when true.
-        seed: int, the shuffling seed.
-        drop_remainder: drop a last, smaller batch.
+        training: bool; shuffle (and reshuffle every epoch) when True.
+        seed: int >= 0, the shuffling seed.
+        drop_remainder: bool; drop a last, smaller batch (refused when it
+            would leave no batch at all).
+        epochs: `(first, stop)`: instead of one pass, the batches of epochs
+            `first .. stop - 1` back to back, each epoch in an order drawn
+            from `(seed, epoch)` alone. A training run resumed at epoch `k`
+            then sees exactly the batches the uninterrupted run saw (pass
+            `steps_per_epoch` to `fit`). Implies shuffling.
+
+    Every argument is checked first; a bad one raises a TypeError or
+    ValueError that names it (labels outside `0..num_classes - 1` too, which
+    `tf.one_hot` would silently turn into all-zero rows).
 
     Example:
 
@@ -37,16 +51,17 @@ def make_dataset(images, labels, num_classes, mean, std, batch_size=32, training
     >>> float(x[0, 0, 0, 0]), y.numpy().tolist()
     (-2.0, [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}.")
-    if len(images) == 0:
-        raise ValueError("The dataset is empty.")
-    channels = images.shape[-1]
-    mean = np.broadcast_to(np.asarray(mean, np.float32), (channels,))
-    std = np.broadcast_to(np.asarray(std, np.float32), (channels,))
-    if np.any(std <= 0):
-        raise ValueError(f"std must be positive, got {std.tolist()}.")
+    images, labels, num_classes, mean, std = _check_arrays(images, labels, num_classes, mean, std)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    training = check_bool("training", training)
+    seed = check_int("seed", seed, minimum=0, maximum=2**63 - 1)
+    drop_remainder = check_bool("drop_remainder", drop_remainder)
+    if drop_remainder and batch_size > len(images):
+        raise ValueError(
+            f"drop_remainder=True with batch_size {batch_size} and only {len(images)} examples "
+            "leaves no batch at all; use a batch_size <= the number of examples or "
+            "drop_remainder=False."
+        )
     scale = 1 / 255 if images.dtype == np.uint8 else 1.0
     # Folding the [0, 1] scaling into the affine map saves one op per pixel.
     multiplier = tf.constant(scale / std, tf.float32)
@@ -56,6 +71,8 @@ def make_dataset(images, labels, num_classes, mean, std, batch_size=32, training
         x = tf.cast(x, tf.float32) * multiplier - offset
         return x, tf.one_hot(y, num_classes, dtype=tf.float32)
 
+    if epochs is not None:
+        return _epoch_batches(images, labels, prepare, batch_size, seed, epochs, drop_remainder)
     # Caching the raw uint8 examples (before the float conversion) keeps the
     # cache a quarter of the normalised size.
     ds = tf.data.Dataset.from_tensor_slices((images, labels)).cache()
@@ -64,3 +81,52 @@ def make_dataset(images, labels, num_classes, mean, std, batch_size=32, training
     ds = ds.batch(int(batch_size), drop_remainder=drop_remainder)
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _epoch_batches(images, labels, prepare, batch_size, seed, epochs, drop_remainder):
+    first, stop = (int(e) for e in epochs)
+    if not 0 <= first <= stop:
+        raise ValueError(f"epochs must be (first, stop) with 0 <= first <= stop, got {epochs}.")
+    images, labels = tf.constant(images), tf.constant(labels)
+    count = int(images.shape[0])
+
+    def epoch(index):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count, dtype=tf.int64), seed=tf.stack([tf.constant(int(seed), tf.int64), index]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(int(batch_size), drop_remainder=drop_remainder)
+
+    ds = tf.data.Dataset.range(first, stop).flat_map(epoch)
+    ds = ds.map(lambda idx: prepare(tf.gather(images, idx), tf.gather(labels, idx)),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _check_arrays(images, labels, num_classes, mean, std):
+    """The arrays and normalisation of `make_dataset`, checked for consistency."""
+    if not isinstance(images, np.ndarray):
+        images = np.asarray(images)
+    if images.ndim != 4:
+        raise ValueError(f"images must be an (N, H, W, C) array, got shape {images.shape}.")
+    if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
+        raise TypeError(
+            f"images must be uint8 (0..255) or float ([0, 1]), got dtype {images.dtype}."
+        )
+    if len(images) == 0:
+        raise ValueError("The dataset is empty.")
+    num_classes = check_num_classes(num_classes)
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"labels must be a 1-D array of integer class indices, got shape {labels.shape} "
+            f"and dtype {labels.dtype}."
+        )
+    if len(labels) != len(images):
+        raise ValueError(f"Got {len(images)} images but {len(labels)} labels.")
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= num_classes:
+        raise ValueError(
+            f"labels must be in 0..{num_classes - 1} for num_classes={num_classes}, got values "
+            f"in [{low}, {high}]."
+        )
+    mean, std = check_normalization(mean, std, images.shape[-1])
+    return images, labels, num_classes, mean, std

@@ -18,6 +18,8 @@ each mark.
 
 import numpy as np
 
+from keras_nest.validation import check_int
+
 SHAPE_CLASSES = ("circle", "ring", "square", "triangle", "crescent", "star", "cross")
 
 # Bumped whenever the drawing changes, so stale disk caches are not reused.
@@ -27,15 +29,21 @@ MIN_IMAGE_SIZE = 16
 # Images per vectorised chunk: about a million pixels, a good speed trade-off.
 _CHUNK_PIXELS = 2**20
 _MAX_DISTRACTORS = 7
+# A set is refused when its arrays (3 bytes of RGB and 1 of mask per pixel)
+# would exceed 16 GiB: 4 million 32x32 images; an accidental 10**9 would
+# otherwise only fail when memory runs out.
+MAX_ARRAY_BYTES = 16 * 2**30
+_BYTES_PER_PIXEL = 4
 
 
 def generate_shapes(num_examples, image_size=32, seed=0):
     """Draws `num_examples` shape images; the same arguments give the same data.
 
     Args:
-        num_examples: positive int.
+        num_examples: positive int (the images and masks may take at most
+            `MAX_ARRAY_BYTES`, 16 GiB).
         image_size: int >= 16, height and width of the square images.
-        seed: int seed of the whole set.
+        seed: int >= 0, seed of the whole set.
 
     Returns:
         A dict with `images` uint8 `(N, S, S, 3)`, `labels` int64 `(N,)`
@@ -54,12 +62,20 @@ def generate_shapes(num_examples, image_size=32, seed=0):
     >>> bool(data["masks"][0, y0:y1, x0:x1].sum() == data["masks"][0].sum())
     True
     """
-    num_examples = int(num_examples)
-    image_size = int(image_size)
+    num_examples = check_int("num_examples", num_examples)
+    image_size = check_int("image_size", image_size)
+    seed = check_int("seed", seed, minimum=0)
     if num_examples <= 0:
-        raise ValueError(f"num_examples must be positive, got {num_examples}.")
+        raise ValueError(f"num_examples must be positive (an int >= 1), got {num_examples}.")
     if image_size < MIN_IMAGE_SIZE:
         raise ValueError(f"Shapes are drawn at image_size >= {MIN_IMAGE_SIZE}, got {image_size}.")
+    needed = num_examples * image_size**2 * _BYTES_PER_PIXEL
+    if needed > MAX_ARRAY_BYTES:
+        raise ValueError(
+            f"num_examples={num_examples} at image_size {image_size} would need "
+            f"{needed / 2**30:.1f} GiB of images and masks (the limit is "
+            f"{MAX_ARRAY_BYTES / 2**30:.0f} GiB); draw fewer or smaller images."
+        )
     root = np.random.SeedSequence([int(seed), image_size, GENERATOR_VERSION])
     chunk = max(16, _CHUNK_PIXELS // image_size**2)
     label_seed, *chunk_seeds = root.spawn(1 + -(-num_examples // chunk))
@@ -93,6 +109,8 @@ def mask_boxes(masks):
     [[2, 1, 5, 3]]
     """
     masks = np.asarray(masks, bool)
+    if masks.ndim != 3:
+        raise ValueError(f"masks must be boolean (N, H, W), got shape {masks.shape}.")
     rows, cols = masks.any(axis=2), masks.any(axis=1)
     h, w = masks.shape[1:]
     y0 = rows.argmax(axis=1)

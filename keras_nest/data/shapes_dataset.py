@@ -19,6 +19,7 @@ image size, so other sizes stay within about 1% (64x64: std 0.268).
 """
 
 import functools
+import os
 import zlib
 
 from keras_nest.data.cache import cached_arrays
@@ -30,6 +31,7 @@ from keras_nest.data.shapes import (
     SHAPE_CLASSES,
     generate_shapes,
 )
+from keras_nest.validation import check_int
 
 SPLITS = ("train", "validation", "test")
 OPTIONS = frozenset({"data_seed", "cache_dir"})
@@ -44,6 +46,7 @@ _DISK_CACHE_MIN_PIXELS = 2**20
 
 
 def info(arg, image_size, channels, data_seed=0, cache_dir=None):
+    _check_options(data_seed, cache_dir)
     size = _square_size(image_size)
     return DatasetInfo(
         name="shapes",
@@ -66,10 +69,12 @@ def split_seed(split, data_seed=0):
     >>> split_seed("train") != split_seed("test")
     True
     """
+    data_seed = check_int("data_seed", data_seed, minimum=0)
     return zlib.crc32(f"shapes/{split}/{int(data_seed)}".encode())
 
 
 def load(arg, split, image_size, channels, num_examples=None, data_seed=0, cache_dir=None):
+    data_seed, cache_dir = _check_options(data_seed, cache_dir)
     size = _square_size(image_size)[0]
     count = NUM_EXAMPLES[split] if num_examples is None else int(num_examples)
     data = _generate(count, size, split_seed(split, data_seed), cache_dir)
@@ -89,6 +94,17 @@ def _generate(num_examples, image_size, seed, cache_dir):
         return read_only(build())
     key = f"shapes-v{GENERATOR_VERSION}-n{num_examples}-s{image_size}-seed{seed}"
     return read_only(cached_arrays(key, build, cache_dir))
+
+
+def _check_options(data_seed, cache_dir):
+    data_seed = check_int("data_seed", data_seed, minimum=0)
+    if cache_dir is not None and cache_dir is not False \
+            and not isinstance(cache_dir, (str, os.PathLike)):
+        raise TypeError(
+            "cache_dir must be a folder path (str or os.PathLike), False (no disk cache) or None "
+            f"(the default), got {cache_dir!r} ({type(cache_dir).__name__})."
+        )
+    return data_seed, cache_dir
 
 
 def _square_size(image_size):

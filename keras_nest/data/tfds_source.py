@@ -70,7 +70,17 @@ def _keys(builder):
     return image_key, label_key
 
 
+def _check_data_dir(data_dir):
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(
+            f"data_dir must be a folder path (str or os.PathLike) or None, got {data_dir!r} "
+            f"({type(data_dir).__name__})."
+        )
+    return None if data_dir is None else os.fspath(data_dir)
+
+
 def info(arg, image_size, channels, data_dir=None):
+    data_dir = _check_data_dir(data_dir)
     _, builder = _builder(arg, data_dir)
     image_key, label_key = _keys(builder)
     label = builder.info.features[label_key]
@@ -91,6 +101,7 @@ def info(arg, image_size, channels, data_dir=None):
 
 
 def load(arg, split, image_size, channels, num_examples=None, data_dir=None):
+    data_dir = _check_data_dir(data_dir)
     return _load(arg, split, image_size, channels, num_examples, data_dir)
 
 

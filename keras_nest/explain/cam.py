@@ -18,6 +18,7 @@ import numpy as np
 from keras import ops
 
 from keras_nest.explain.forward import (
+    FEATURES,
     check_class_index,
     check_classifier,
     check_images,
@@ -31,6 +32,7 @@ from keras_nest.explain.gradients import value_and_gradients
 from keras_nest.explain.maps import image_maps
 from keras_nest.models.nest import NestModel
 from keras_nest.models.vit import VitModel
+from keras_nest.validation import check_choice, check_int
 
 
 @dataclasses.dataclass
@@ -117,6 +119,7 @@ def level_gradients(model, images, class_index=None, features="output"):
         not interact, so one backward pass of the summed logits gives all).
     """
     check_classifier(model)
+    check_choice("features", features, FEATURES)
     images = check_images(model, images)
     num_classes = model.model_config["num_classes"]
     index = check_class_index(class_index, num_classes, len(images))
@@ -156,6 +159,7 @@ def grad_cam(model, images, class_index=None, level=-1):
     (1, 16, 16)
     """
     check_classifier(model)
+    level = check_int("level", level)
     if not -model.num_levels <= level < model.num_levels:
         raise ValueError(f"level must be in [{-model.num_levels}, {model.num_levels - 1}]; got {level}.")
     activations, grads, index, logits = level_gradients(model, images, class_index)

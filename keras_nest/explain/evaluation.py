@@ -18,6 +18,8 @@ from keras_nest.explain.gradcat import gradcat_batch
 from keras_nest.explain.maps import prepare_images
 from keras_nest.explain.rollout import attention_rollout
 from keras_nest.layers.block_partition import block_box
+from keras_nest.models.vit import VitModel
+from keras_nest.validation import check_int
 
 
 def _batched(fn, inputs, class_index, batch_size):
@@ -80,6 +82,11 @@ def leaf_hit_rates(results, arrays, geometry, image_size):
     level-0 block, averaged over the same images (for coverage: the
     object's share of the image, since the blocks tile it).
     """
+    for key in ("boxes", "masks", "labels"):
+        if key not in arrays:
+            raise ValueError(f"arrays must hold {key!r} (load_arrays of a data set with boxes, e.g. 'shapes').")
+        if len(arrays[key]) != len(results):
+            raise ValueError(f"Got {len(results)} GradCAT results but {len(arrays[key])} {key}.")
     grid = geometry[0]["grid_size"]
     blocks = [block_box(b, grid, image_size) for b in range(int(np.prod(grid)))]
     stats = {k: [] for k in ("box_hit", "box_chance", "mask_hit", "mask_chance",
@@ -110,9 +117,16 @@ def evaluate_localization(model, dataset="shapes", split="test", vit_model=None,
         dataset: a data set with boxes and masks (`"shapes"`).
         split: the split scored; `calibration_split` chooses `tau`.
         vit_model: optional trained keras_nest ViT for the baseline rows.
-        num_examples: use the first N images of each split.
-        batch_size: images per forward/backward pass.
-        threshold_step: step of the `tau` sweep.
+        num_examples: use the first N images of each split (an int >= 1, or
+            None for all).
+        batch_size: images per forward/backward pass, an int >= 1.
+        threshold_step: step of the `tau` sweep, in `[0.0001, 1]`.
+
+    Raises:
+        TypeError: `model` is not a keras_nest NesT classifier (or
+            `vit_model` not a keras_nest ViT), or an argument has the wrong type.
+        ValueError: an argument is out of range, or a model's class count
+            differs from the data set's.
 
     Returns:
         A JSON-ready dict: per-method metrics under `methods` (the centre
@@ -121,8 +135,19 @@ def evaluate_localization(model, dataset="shapes", split="test", vit_model=None,
     """
     check_classifier(model)
     if vit_model is not None:
+        if not isinstance(vit_model, VitModel):
+            raise TypeError(
+                "vit_model must be a keras_nest ViT baseline (keras_nest.create_model('vit_nano_16', "
+                f"...) or a .keras file it saved) or None; got {type(vit_model).__name__}."
+            )
         check_classifier(vit_model, allow_vit=True)
-    thresholds = loc.default_thresholds(threshold_step)
+    for name, value in (("split", split), ("calibration_split", calibration_split)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a split name (a str); got {value!r}.")
+    if num_examples is not None:
+        num_examples = check_int("num_examples", num_examples, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    thresholds = loc.default_thresholds(threshold_step, name="threshold_step")
     leaves = []  # GradCAT results for the ground-truth classes of the scored split
 
     def batched(fn):

@@ -3,8 +3,10 @@
 import numpy as np
 
 from keras_nest.explain.cam import class_attention_map
-from keras_nest.explain.gradcat import gradcat
+from keras_nest.explain.forward import check_classifier
+from keras_nest.explain.gradcat import GradCAT, gradcat
 from keras_nest.explain.maps import prepare_images, scaled_images
+from keras_nest.validation import check_int
 
 _LEVEL_COLOURS = ("#ffdd00", "#ff7f0e", "#d62728", "#9467bd", "#1f77b4")
 
@@ -15,9 +17,48 @@ def _display(image, size):
     return np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
 
 
+def _check_ax(ax):
+    if not all(hasattr(ax, name) for name in ("imshow", "add_patch", "set_title")):
+        raise TypeError(
+            "ax must be a matplotlib Axes (e.g. from matplotlib.pyplot.subplots()); got "
+            f"{type(ax).__name__}."
+        )
+
+
+def _check_display(display_image):
+    try:
+        image = np.asarray(display_image)
+    except (TypeError, ValueError):
+        image = np.asarray(None)
+    if image.dtype == object or not (np.issubdtype(image.dtype, np.integer)
+                                     or np.issubdtype(image.dtype, np.floating)):
+        raise TypeError(f"display_image must be a numeric image array; got dtype {image.dtype}.")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
+        raise ValueError(
+            f"display_image must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got shape {image.shape}."
+        )
+    return image
+
+
 def plot_gradcat(ax, display_image, result):
-    """Draws the GradCAT path on `ax` as nested boxes, one colour per level."""
+    """Draws the GradCAT path on `ax` as nested boxes, one colour per level.
+
+    `display_image` is the image the boxes refer to, at the model's input
+    size; `result` a `GradCAT` (from `gradcat` or `explain_image`).
+    """
     from matplotlib.patches import Rectangle
+
+    _check_ax(ax)
+    display_image = _check_display(display_image)
+    if not isinstance(result, GradCAT):
+        raise TypeError(f"result must be a GradCAT (from gradcat or explain_image); got "
+                        f"{type(result).__name__}.")
+    x0, y0, x1, y1 = result.path[0][2]
+    if display_image.shape[:2] != (y1 - y0, x1 - x0):
+        raise ValueError(
+            f"display_image is {display_image.shape[0]}x{display_image.shape[1]} but the GradCAT "
+            f"boxes refer to a {y1 - y0}x{x1 - x0} input; draw it at the model's input size."
+        )
 
     ax.imshow(display_image, interpolation="nearest")
     for step, (level, block, (x0, y0, x1, y1)) in enumerate(result.path[1:]):
@@ -32,6 +73,19 @@ def plot_gradcat(ax, display_image, result):
 
 def plot_cam(ax, display_image, heatmap, title="class attention map"):
     """Draws `heatmap` (`[0, 1]`, image-sized) over the image on `ax`."""
+    _check_ax(ax)
+    display_image = _check_display(display_image)
+    try:
+        heatmap = np.asarray(heatmap, np.float32)
+    except (TypeError, ValueError):
+        raise TypeError(f"heatmap must be a numeric (H, W) array; got {type(heatmap).__name__}.") from None
+    if heatmap.shape != display_image.shape[:2]:
+        raise ValueError(
+            f"heatmap must be (H, W) like display_image {display_image.shape[:2]}; got shape "
+            f"{heatmap.shape}."
+        )
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str; got {type(title).__name__}.")
     ax.imshow(display_image, interpolation="nearest")
     ax.imshow(heatmap, cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0, interpolation="bilinear")
     ax.set_title(title)
@@ -46,9 +100,14 @@ def explain_image(model, image, mean, std, class_index=None):
         (`ClassMaps` of the explained class) and `probabilities` (softmax
         of the logits).
     """
+    check_classifier(model)
+    if np.ndim(image) != 3 and not (np.ndim(image) == 4 and len(image) == 1):
+        raise ValueError(
+            f"Explain one image at a time; pass an (H, W, C) array, got shape {np.shape(image)}."
+        )
+    if class_index is not None and np.ndim(class_index) != 0:
+        raise ValueError(f"explain_image takes one class_index (an int); got {class_index!r}.")
     inputs = prepare_images(image, model, mean, std)
-    if len(inputs) != 1:
-        raise ValueError("Explain one image at a time; pass an (H, W, C) array.")
     path = gradcat(model, inputs[0], class_index)
     cam = class_attention_map(model, inputs, path.class_index)
     logits = path.logits.astype(np.float64)
@@ -66,10 +125,13 @@ def explain_figure(model, image, mean, std, class_names=None, class_index=None, 
         image: one raw image `(H, W, C)`, uint8 or float in `[0, 1]`; any size
             (resized to the model's input with a warning).
         mean, std: the normalisation used in training.
-        class_names: optional names for the classes.
+        class_names: optional names for the classes, one per class of the
+            model's head (a data set with another class count is refused).
         class_index: the class to explain (default: the predicted one).
-        top_k: how many classes to list.
-        explanation: `explain_image`'s result for this image, if already computed.
+        top_k: how many classes to list, an int >= 1; more than the model
+            has are clipped to its number of classes (all are listed).
+        explanation: `explain_image`'s result for this image, if already
+            computed (for this model; `class_index` is then ignored).
 
     Returns:
         A `matplotlib.figure.Figure` (save it with `fig.savefig(path)`).
@@ -87,10 +149,15 @@ def explain_figure(model, image, mean, std, class_names=None, class_index=None, 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    found = explanation or explain_image(model, image, mean, std, class_index)
-    path, probs = found["gradcat"], found["probabilities"]
+    check_classifier(model)
     num_classes = model.model_config["num_classes"]
-    names = list(class_names) if class_names is not None else [str(i) for i in range(num_classes)]
+    top_k = check_int("top_k", top_k, minimum=1)
+    names = _class_names(class_names, num_classes)
+    if explanation is None:
+        found = explain_image(model, image, mean, std, class_index)
+    else:
+        found = _check_explanation(explanation, num_classes)
+    path, probs = found["gradcat"], found["probabilities"]
     order = np.argsort(-probs)[: min(top_k, num_classes)]
     shown = _display(image, model.image_size)
 
@@ -105,3 +172,35 @@ def explain_figure(model, image, mean, std, class_names=None, class_index=None, 
     axes[2].set_title(f"top-{len(order)} classes")
     fig.tight_layout()
     return fig
+
+
+def _class_names(class_names, num_classes):
+    if class_names is None:
+        return [str(i) for i in range(num_classes)]
+    if isinstance(class_names, (str, bytes)) or not hasattr(class_names, "__len__"):
+        raise TypeError(
+            f"class_names must be a list or tuple of {num_classes} names; got "
+            f"{type(class_names).__name__}."
+        )
+    if len(class_names) != num_classes:
+        raise ValueError(
+            f"Got {len(class_names)} class_names but the model has {num_classes} classes; was it "
+            "trained on another data set? Pass the class names of the data set it was trained on."
+        )
+    return [str(name) for name in class_names]
+
+
+def _check_explanation(explanation, num_classes):
+    keys = ("gradcat", "cam", "probabilities")
+    if not isinstance(explanation, dict) or any(k not in explanation for k in keys):
+        raise TypeError(
+            "explanation must be the dict explain_image returns (with 'gradcat', 'cam' and "
+            f"'probabilities'); got {type(explanation).__name__}."
+        )
+    found = len(np.ravel(explanation["probabilities"]))
+    if found != num_classes:
+        raise ValueError(
+            f"The explanation has {found} class probabilities but the model has {num_classes} "
+            "classes; it was computed with another model."
+        )
+    return explanation

@@ -18,13 +18,23 @@ from keras_nest.models.vit import VitModel
 
 
 def check_classifier(model, allow_vit=False):
-    """Raises a clear error unless `model` is a keras_nest classifier with its head."""
+    """Raises a clear error unless `model` is a keras_nest classifier with its head.
+
+    Example:
+
+    >>> import keras
+    >>> check_classifier(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]))
+    Traceback (most recent call last):
+        ...
+    TypeError: This explanation needs a NesT classifier built by keras_nest: ...
+    """
     families = (NestModel, VitModel) if allow_vit else (NestModel,)
     if not isinstance(model, families):
-        wanted = "a NesT or GAP ViT classifier" if allow_vit else "a NesT classifier"
+        wanted = "a NesT (or ViT baseline) classifier" if allow_vit else "a NesT classifier"
         raise TypeError(
-            f"This explanation needs {wanted} built by keras_nest (e.g. "
-            f"keras_nest.create_model('nest_micro_64') or a .keras file it saved); got "
+            f"This explanation needs {wanted} built by keras_nest: "
+            "keras_nest.create_model('nest_micro_64', ...) or a .keras file saved by "
+            "`keras-nest train` (load it with keras_nest.models.load_saved_model); got "
             f"{type(model).__name__}."
         )
     if not model.model_config["include_top"]:
@@ -33,7 +43,13 @@ def check_classifier(model, allow_vit=False):
 
 def check_images(model, images):
     """`images` as float32 `(N, H, W, C)` model inputs; a clear error on a wrong size."""
-    images = np.asarray(ops.convert_to_numpy(images), np.float32)
+    try:
+        images = np.asarray(ops.convert_to_numpy(images), np.float32)
+    except (TypeError, ValueError):
+        raise TypeError(
+            "images must be a numeric array of model inputs (N, H, W, C) or (H, W, C); got "
+            f"{type(images).__name__}."
+        ) from None
     if images.ndim == 3:
         images = images[None]
     if images.ndim != 4:
@@ -54,9 +70,21 @@ def check_class_index(class_index, num_classes, num_images):
     """None, or an int64 array of `num_images` valid class indices."""
     if class_index is None:
         return None
-    index = np.broadcast_to(np.asarray(class_index), (num_images,))
+    try:
+        index = np.asarray(class_index)
+    except (TypeError, ValueError):
+        index = np.asarray(None)
     if not np.issubdtype(index.dtype, np.integer):
-        raise TypeError(f"class_index must be an int or ints; got {class_index!r}.")
+        raise TypeError(
+            f"class_index must be None, an int or {num_images} ints (one per image); got "
+            f"{class_index!r}."
+        )
+    if index.ndim > 1 or (index.ndim == 1 and len(index) not in (1, num_images)):
+        raise ValueError(
+            f"class_index must be one int or {num_images} ints (one per image); got shape "
+            f"{index.shape}."
+        )
+    index = np.broadcast_to(index, (num_images,))
     bad = index[(index < 0) | (index >= num_classes)]
     if bad.size:
         raise ValueError(

@@ -40,9 +40,10 @@ import dataclasses
 import numpy as np
 
 from keras_nest.explain.cam import level_gradients
-from keras_nest.explain.forward import level_plane
+from keras_nest.explain.forward import check_classifier, level_plane
 from keras_nest.explain.maps import image_maps, normalize_maps
 from keras_nest.layers.block_partition import block_box, block_children
+from keras_nest.validation import check_int_tuple
 
 DEFAULT_SCORE = "gradient_norm"
 DEFAULT_FEATURES = "normalized"
@@ -105,6 +106,8 @@ def traverse(score_maps, image_size):
     >>> [(lvl, idx) for lvl, idx, _ in traverse([level0, level1, np.ones((1, 1))], (16, 16))]
     [(2, 0), (1, 1), (0, 6)]
     """
+    score_maps = _check_score_maps(score_maps)
+    image_size = check_int_tuple("image_size", image_size, length=2)
     top = len(score_maps) - 1
     if np.shape(score_maps[top]) != (1, 1):
         raise ValueError(f"The top level must be one block; its grid is {np.shape(score_maps[top])}.")
@@ -118,6 +121,44 @@ def traverse(score_maps, image_size):
         node = int(children[int(np.argmax(scores))])
         path.append((level, node, block_box(node, grid, image_size)))
     return path
+
+
+def _check_score_maps(score_maps):
+    if isinstance(score_maps, np.ndarray) or not isinstance(score_maps, (list, tuple)):
+        raise TypeError(
+            "score_maps must be a list of per-level (gh, gw) score grids, level 0 first; got "
+            f"{type(score_maps).__name__}."
+        )
+    if not score_maps:
+        raise ValueError("score_maps is empty; pass one (gh, gw) grid per level, level 0 first.")
+    maps = []
+    for level, grid in enumerate(score_maps):
+        try:
+            grid = np.asarray(grid, np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"score_maps[{level}] must be a numeric (gh, gw) array.") from None
+        if grid.ndim != 2 or grid.size == 0:
+            raise ValueError(f"score_maps[{level}] must be a (gh, gw) grid; got shape {grid.shape}.")
+        if not np.all(np.isfinite(grid)):
+            raise ValueError(f"score_maps[{level}] holds NaN or infinite scores.")
+        if level and (2 * grid.shape[0], 2 * grid.shape[1]) != maps[-1].shape:
+            raise ValueError(
+                f"Each level's grid must be twice the next one's per side; score_maps[{level - 1}] "
+                f"is {maps[-1].shape[0]}x{maps[-1].shape[1]} but score_maps[{level}] is "
+                f"{grid.shape[0]}x{grid.shape[1]}."
+            )
+        maps.append(grid)
+    return maps
+
+
+def _check_features(activations, gradients):
+    activations, gradients = np.asarray(activations), np.asarray(gradients)
+    if activations.ndim != 4 or activations.shape != gradients.shape:
+        raise ValueError(
+            "activations and gradients must both be (N, blocks, n, C) with the same shape; got "
+            f"{activations.shape} and {gradients.shape}."
+        )
+    return activations, gradients
 
 
 def _check_score(score):
@@ -135,6 +176,7 @@ def token_scores(activations, gradients, score=DEFAULT_SCORE):
     absolute value; `gradient_norm`: the L2 norm of g over channels.
     """
     _check_score(score)
+    activations, gradients = _check_features(activations, gradients)
     if score == "gradient_norm":
         return np.sqrt(np.einsum("nbtc,nbtc->nbt", gradients, gradients))
     products = np.einsum("nbtc,nbtc->nbt", activations, gradients)
@@ -154,6 +196,7 @@ def block_scores(activations, gradients, score=DEFAULT_SCORE):
 
 def gradcat_batch(model, images, class_index=None, score=DEFAULT_SCORE, features=DEFAULT_FEATURES):
     """`gradcat` for a batch: one `GradCAT` per image (one backward pass)."""
+    check_classifier(model)
     _check_score(score)
     activations, grads, index, logits = level_gradients(model, images, class_index, features)
     blocks, tokens = [], []
@@ -195,6 +238,7 @@ def gradcat(model, image, class_index=None, score=DEFAULT_SCORE, features=DEFAUL
     >>> [m.shape for m in result.score_maps]
     [(4, 4), (2, 2), (1, 1)]
     """
+    check_classifier(model)
     image = np.asarray(image)
     if image.ndim == 4 and len(image) != 1:
         raise ValueError(f"gradcat explains one image; got a batch of {len(image)} (use gradcat_batch).")

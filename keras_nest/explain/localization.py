@@ -18,31 +18,114 @@ component with a hole is one component in both. A map with nothing above
 `tau` is swept over `thresholds` (default `0, 0.01, ..., 0.99`; the
 reference uses steps of 0.001 on 224-pixel maps, which changes results by
 well under a point on the maps here while costing 10x the time).
+
+Arguments are checked at every public function: map thresholds `tau` lie
+in `[0, 1)` (a map in `[0, 1]` has nothing above 1), IoU thresholds in
+`(0, 1]` (at 0 every box, even an empty one, would count as a hit), a
+threshold step in `[0.0001, 1]`; a bad value raises a ValueError or
+TypeError naming the argument.
 """
 
 import numpy as np
 from scipy import ndimage
 
+from keras_nest.validation import check_bool, check_float, check_int, check_int_tuple
+
 IOU_THRESHOLDS = (0.3, 0.5, 0.7)
+MIN_THRESHOLD_STEP = 1e-4
+MAX_PXAP_BINS = 1_000_000
 _EIGHT_CONNECTED = np.ones((3, 3), bool)
 
 
-def default_thresholds(step=0.01):
+def default_thresholds(step=0.01, name="step"):
+    """The `tau` sweep `0, step, 2 step, ... < 1`; `step` in `[0.0001, 1]`.
+
+    Example:
+
+    >>> default_thresholds(0.25).tolist()
+    [0.0, 0.25, 0.5, 0.75]
+    """
+    step = check_float(name, step, minimum=MIN_THRESHOLD_STEP, maximum=1.0)
     return np.arange(0.0, 1.0, step)
 
 
+def _numbers(name, values, what):
+    """`values` as a non-empty, finite 1-D float64 array."""
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be {what}; got {values!r}.")
+    try:
+        array = np.asarray(values, np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be {what}; got {values!r}.") from None
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(f"{name} must be {what}; got shape {array.shape}: {values!r}.")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be {what}; got {values!r}.")
+    return array
+
+
+def _check_thresholds(thresholds):
+    if thresholds is None:
+        return default_thresholds()
+    what = "a non-empty sequence of map thresholds in [0, 1)"
+    array = _numbers("thresholds", thresholds, what)
+    if np.any((array < 0) | (array >= 1)):
+        raise ValueError(f"thresholds must be {what}; got {np.asarray(thresholds).tolist()}.")
+    return array
+
+
+def _check_iou_thresholds(iou_thresholds):
+    what = "a non-empty sequence of IoU thresholds in (0, 1]"
+    array = _numbers("iou_thresholds", iou_thresholds, what)
+    if np.any((array <= 0) | (array > 1)):
+        raise ValueError(f"iou_thresholds must be {what}; got {np.asarray(iou_thresholds).tolist()}.")
+    return array
+
+
+def _check_iou(iou_threshold):
+    return check_float("iou_threshold", iou_threshold, minimum=0.0, maximum=1.0, min_inclusive=False)
+
+
+def _check_tau(tau):
+    return check_float("tau", tau, minimum=0.0, maximum=1.0, max_inclusive=False)
+
+
 def _check(maps, boxes=None):
-    maps = np.asarray(maps, np.float32)
+    try:
+        maps = np.asarray(maps, np.float32)
+    except (TypeError, ValueError):
+        raise TypeError(f"maps must be a numeric (N, H, W) array; got {type(maps).__name__}.") from None
     if maps.ndim != 3:
         raise ValueError(f"maps must be (N, H, W); got shape {maps.shape}.")
     if not np.all(np.isfinite(maps)) or maps.min(initial=0) < 0 or maps.max(initial=0) > 1:
         raise ValueError("maps must be finite and in [0, 1]; normalise them first (normalize_maps).")
     if boxes is None:
         return maps
-    boxes = np.asarray(boxes)
-    if boxes.shape != (len(maps), 4):
-        raise ValueError(f"boxes must be ({len(maps)}, 4) as (x0, y0, x1, y1); got shape {boxes.shape}.")
-    return maps, boxes.astype(np.int64)
+    return maps, _check_boxes("boxes", boxes, len(maps)).astype(np.int64)
+
+
+def _check_boxes(name, boxes, count=None):
+    """Numeric `(count, 4)` boxes `(x0, y0, x1, y1)` with `x0 <= x1`, `y0 <= y1`."""
+    try:
+        boxes = np.asarray(boxes)
+    except (TypeError, ValueError):
+        boxes = np.asarray(None)
+    if boxes.dtype == object or not (np.issubdtype(boxes.dtype, np.integer)
+                                     or np.issubdtype(boxes.dtype, np.floating)):
+        raise TypeError(f"{name} must be a numeric array of (x0, y0, x1, y1) boxes; got dtype {boxes.dtype}.")
+    rows = "k" if count is None else count
+    if boxes.ndim != 2 or boxes.shape[1] != 4 or (count is not None and len(boxes) != count):
+        raise ValueError(f"{name} must be ({rows}, 4) as (x0, y0, x1, y1); got shape {boxes.shape}.")
+    if not np.all(np.isfinite(boxes)):
+        raise ValueError(f"{name} hold NaN or infinite coordinates.")
+    flipped = np.flatnonzero((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1]))
+    if flipped.size:
+        i = int(flipped[0])
+        raise ValueError(
+            f"{name}[{i}] is {boxes[i].tolist()}: boxes are (x0, y0, x1, y1) with x0 <= x1 and "
+            "y0 <= y1."
+        )
+    return boxes
 
 
 def boxes_from_map(heatmap, tau, all_components=True):
@@ -58,7 +141,12 @@ def boxes_from_map(heatmap, tau, all_components=True):
     >>> boxes_from_map(m, 0.99, all_components=False).tolist()
     [[1, 1, 4, 3]]
     """
-    labels, count = ndimage.label(np.asarray(heatmap) > tau, structure=_EIGHT_CONNECTED)
+    heatmap = np.asarray(heatmap)
+    if heatmap.ndim != 2:
+        raise ValueError(f"heatmap must be one (H, W) map; got shape {heatmap.shape}.")
+    tau = check_float("tau", tau)
+    all_components = check_bool("all_components", all_components)
+    labels, count = ndimage.label(heatmap > tau, structure=_EIGHT_CONNECTED)
     if count == 0:
         return np.zeros((1, 4), np.int64)
     slices = ndimage.find_objects(labels)
@@ -77,8 +165,9 @@ def box_iou(boxes, box):
     >>> box_iou(np.array([[0, 0, 4, 4], [2, 0, 6, 4], [8, 8, 9, 9]]), np.array([0, 0, 4, 4])).tolist()
     [1.0, 0.3333333333333333, 0.0]
     """
-    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    box = np.asarray(box, np.float64)
+    boxes = _check_boxes("boxes", [boxes] if np.ndim(boxes) == 1 else boxes)
+    box = _check_boxes("box", [box] if np.ndim(box) == 1 else box, 1)[0]
+    boxes, box = boxes.astype(np.float64), box.astype(np.float64)
     width = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
     height = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
     inter = width * height
@@ -90,7 +179,8 @@ def box_iou(boxes, box):
 def best_ious(maps, gt_boxes, thresholds=None, all_components=True):
     """The best IoU with the ground truth per image and threshold: `(N, len(thresholds))`."""
     maps, gt_boxes = _check(maps, gt_boxes)
-    thresholds = default_thresholds() if thresholds is None else np.asarray(thresholds)
+    thresholds = _check_thresholds(thresholds)
+    all_components = check_bool("all_components", all_components)
     out = np.zeros((len(maps), len(thresholds)))
     for i, (heatmap, box) in enumerate(zip(maps, gt_boxes)):
         for j, tau in enumerate(thresholds):
@@ -100,6 +190,7 @@ def best_ious(maps, gt_boxes, thresholds=None, all_components=True):
 
 def box_accuracy_curve(maps, gt_boxes, iou_thresholds=IOU_THRESHOLDS, thresholds=None, all_components=True):
     """Box accuracy per IoU threshold and map threshold: `(len(iou), len(thresholds))`."""
+    iou_thresholds = _check_iou_thresholds(iou_thresholds)
     ious = best_ious(maps, gt_boxes, thresholds, all_components)
     return np.stack([(ious >= delta).mean(axis=0) for delta in iou_thresholds])
 
@@ -121,13 +212,15 @@ def max_box_acc_v2(maps, gt_boxes, iou_thresholds=IOU_THRESHOLDS, thresholds=Non
 
 def max_box_acc(maps, gt_boxes, iou_threshold=0.5, thresholds=None):
     """MaxBoxAcc (version 1): best accuracy over `tau` at one IoU, largest component only."""
+    iou_threshold = _check_iou(iou_threshold)
     curve = box_accuracy_curve(maps, gt_boxes, (iou_threshold,), thresholds, all_components=False)
     return float(curve.max())
 
 
 def best_threshold(maps, gt_boxes, iou_threshold=0.5, thresholds=None):
     """The `tau` that maximises largest-component box accuracy (choose it on held-out data)."""
-    thresholds = default_thresholds() if thresholds is None else np.asarray(thresholds)
+    iou_threshold = _check_iou(iou_threshold)
+    thresholds = _check_thresholds(thresholds)
     curve = box_accuracy_curve(maps, gt_boxes, (iou_threshold,), thresholds, all_components=False)
     return float(thresholds[int(np.argmax(curve[0]))])
 
@@ -137,6 +230,7 @@ def gt_known_localization(maps, gt_boxes, tau, iou_threshold=0.5):
 
     The maps must be those of each image's ground-truth class.
     """
+    tau, iou_threshold = _check_tau(tau), _check_iou(iou_threshold)
     ious = best_ious(maps, gt_boxes, [tau], all_components=False)[:, 0]
     return float((ious >= iou_threshold).mean())
 
@@ -146,8 +240,16 @@ def top1_localization(maps, gt_boxes, predicted, labels, tau, iou_threshold=0.5)
 
     `maps` are those of each image's predicted class.
     """
+    tau, iou_threshold = _check_tau(tau), _check_iou(iou_threshold)
     ious = best_ious(maps, gt_boxes, [tau], all_components=False)[:, 0]
-    correct = np.asarray(predicted) == np.asarray(labels)
+    predicted, labels = np.asarray(predicted), np.asarray(labels)
+    for name, values in (("predicted", predicted), ("labels", labels)):
+        if values.shape != ious.shape or not np.issubdtype(values.dtype, np.integer):
+            raise ValueError(
+                f"{name} must be {len(ious)} integer class indices, one per map; got shape "
+                f"{values.shape} and dtype {values.dtype}."
+            )
+    correct = predicted == labels
     return float(((ious >= iou_threshold) & correct).mean())
 
 
@@ -164,6 +266,7 @@ def pxap(maps, masks, bins=1000):
     (1.0, 0.5)
     """
     maps = _check(maps)
+    bins = check_int("bins", bins, minimum=1, maximum=MAX_PXAP_BINS)
     masks = np.asarray(masks, bool)
     if masks.shape != maps.shape:
         raise ValueError(f"masks must match maps {maps.shape}; got {masks.shape}.")
@@ -188,7 +291,9 @@ def centre_maps(num_images, image_size, sigma=0.25):
     MaxBoxAccV2 is that of the best centred box (Choe et al.'s baseline).
     `sigma` is a fraction of the image side.
     """
-    height, width = image_size
+    num_images = check_int("num_images", num_images, minimum=1)
+    height, width = check_int_tuple("image_size", image_size, length=2)
+    sigma = check_float("sigma", sigma, minimum=0.0, min_inclusive=False)
     ys = (np.arange(height) + 0.5) / height - 0.5
     xs = (np.arange(width) + 0.5) / width - 0.5
     gauss = np.exp(-(ys[:, None] ** 2 + xs[None, :] ** 2) / (2 * sigma**2)).astype(np.float32)

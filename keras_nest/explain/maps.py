@@ -5,10 +5,32 @@ import warnings
 import numpy as np
 from keras import ops
 
+from keras_nest.data.images import check_normalization
+from keras_nest.explain.forward import check_classifier
+from keras_nest.validation import check_choice, check_int_tuple
+
+
+INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
+
+
+def _check_maps(maps):
+    try:
+        maps = np.asarray(maps, np.float32)
+    except (TypeError, ValueError):
+        raise TypeError(f"maps must be a numeric (N, h, w) array; got {type(maps).__name__}.") from None
+    if maps.ndim != 3 or 0 in maps.shape:
+        raise ValueError(f"maps must be a non-empty (N, h, w) array; got shape {maps.shape}.")
+    return maps
+
 
 def upsample_maps(maps, size, interpolation="bilinear"):
-    """`(N, h, w)` maps to `(N, H, W)` (half-pixel centres, as cv2/tf resize)."""
-    maps = np.asarray(maps, np.float32)
+    """`(N, h, w)` maps to `(N, H, W)` (half-pixel centres, as cv2/tf resize).
+
+    `size` is `(H, W)`; `interpolation` one of `INTERPOLATIONS`.
+    """
+    maps = _check_maps(maps)
+    size = check_int_tuple("size", size, length=2)
+    check_choice("interpolation", interpolation, INTERPOLATIONS)
     if tuple(maps.shape[1:3]) == tuple(size):
         return maps
     resized = ops.image.resize(maps[..., None], tuple(size), interpolation=interpolation)
@@ -23,7 +45,7 @@ def normalize_maps(maps):
     >>> normalize_maps(np.array([[[1.0, 3.0], [2.0, 5.0]]])).tolist()
     [[[0.0, 0.5], [0.25, 1.0]]]
     """
-    maps = np.asarray(maps, np.float32)
+    maps = _check_maps(maps)
     low = maps.min(axis=(1, 2), keepdims=True)
     span = maps.max(axis=(1, 2), keepdims=True) - low
     return np.where(span > 0, (maps - low) / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
@@ -39,11 +61,34 @@ def scaled_images(images, size):
 
     `images` is `(N, H, W, C)` or one `(H, W, C)`, uint8 `0..255` or float `[0, 1]`.
     """
-    images = np.asarray(images)
+    try:
+        images = np.asarray(images)
+    except (TypeError, ValueError):
+        images = np.asarray(None)
+    if images.dtype == object or not (np.issubdtype(images.dtype, np.integer)
+                                      or np.issubdtype(images.dtype, np.floating)):
+        raise TypeError(
+            "images must be a uint8 (0..255) or float ([0, 1]) array (N, H, W, C) or (H, W, C); "
+            f"got dtype {images.dtype}."
+        )
     if images.ndim == 3:
         images = images[None]
-    if images.ndim != 4:
+    if images.ndim != 4 or 0 in images.shape:
         raise ValueError(f"Expected images of shape (N, H, W, C) or (H, W, C); got {images.shape}.")
+    size = check_int_tuple("size", size, length=2)
+    if np.issubdtype(images.dtype, np.integer) and images.dtype != np.uint8:
+        low, high = int(images.min()), int(images.max())
+        if low < 0 or high > 255:
+            raise ValueError(f"Integer images must be in 0..255; got values in [{low}, {high}].")
+        images = images.astype(np.uint8)
+    if np.issubdtype(images.dtype, np.floating):
+        low, high = float(np.min(images)), float(np.max(images))
+        if not (np.isfinite(low) and np.isfinite(high)) or low < 0 or high > 1 + 1e-6:
+            raise ValueError(
+                f"Float images must be raw pixels in [0, 1]; got values in [{low}, {high}]. "
+                "Divide 0..255 data by 255 or pass it as uint8 (normalised model inputs go "
+                "straight to class_attention_map, grad_cam or gradcat)."
+            )
     scaled = images.astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
     if scaled.shape[1:3] != tuple(size):
         scaled = ops.convert_to_numpy(
@@ -58,8 +103,9 @@ def prepare_images(images, model, mean, std):
     Args:
         images: `(N, H, W, C)` or `(H, W, C)`, uint8 `0..255` or float `[0, 1]`.
         model: the model that will read them (its input size is the target).
-        mean, std: per-channel normalisation in `[0, 1]` units, as training
-            used (`keras_nest.data.dataset_info(name).mean` / `.std`).
+        mean, std: per-channel normalisation in `[0, 1]` units (one number
+            or one per channel; mean in `[0, 1]`, std in `(0, 1]`), as
+            training used (`keras_nest.data.dataset_info(name).mean` / `.std`).
 
     Returns:
         float32 `(N, h, w, C)` inputs.
@@ -71,6 +117,7 @@ def prepare_images(images, model, mean, std):
     >>> prepare_images(np.zeros((16, 16, 3), np.uint8), model, 0.5, 0.25).shape
     (1, 16, 16, 3)
     """
+    check_classifier(model, allow_vit=True)
     height, width, channels = model.model_config["input_shape"]
     shape = np.shape(images)
     if len(shape) in (3, 4) and shape[-1] != channels:
@@ -81,7 +128,6 @@ def prepare_images(images, model, mean, std):
             f"{height}x{width}; maps and boxes refer to the resized image.",
             stacklevel=2,
         )
+    mean, std = check_normalization(mean, std, channels)
     scaled = scaled_images(images, (height, width))
-    mean = np.asarray(mean, np.float32)
-    std = np.asarray(std, np.float32)
     return ((scaled - mean) / std).astype(np.float32)

@@ -12,7 +12,7 @@ import numpy as np
 from keras import ops
 
 from keras_nest.explain.cam import ClassMaps
-from keras_nest.explain.forward import check_images, token_grid, vit_forward
+from keras_nest.explain.forward import check_classifier, check_images, token_grid, vit_forward
 from keras_nest.explain.maps import image_maps
 from keras_nest.models.vit import VitModel
 
@@ -36,7 +36,12 @@ def attention_rollout(model, images):
     (2, 8, 8)
     """
     if not isinstance(model, VitModel):
-        raise TypeError(f"attention_rollout needs a keras_nest ViT; got {type(model).__name__}.")
+        raise TypeError(
+            "attention_rollout needs a keras_nest ViT baseline (keras_nest.create_model("
+            f"'vit_nano_16', ...) or a .keras file it saved); got {type(model).__name__}. For a "
+            "NesT classifier use class_attention_map, grad_cam or gradcat."
+        )
+    check_classifier(model, allow_vit=True)
     images = check_images(model, images)
     _, logits, attention = vit_forward(model, images, with_attention=True)
     rollout = None

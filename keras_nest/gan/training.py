@@ -3,11 +3,12 @@
 The run folder holds `last.keras` (the whole GAN with both optimizers, for
 `resume`), `generator.keras` (the EMA generator when there is one, else the
 generator), `samples/step_XXXXXXX.png` grids from fixed noise, `state.json`,
-`history.json` and `result.json`. Every file is written atomically after each
-chunk of `checkpoint_every` steps; a NaN loss stops training with the last
-good checkpoint kept.
+`history.json` and `result.json`. The files of each chunk of
+`checkpoint_every` steps are committed together (`keras_nest.training.run_folder`);
+a NaN loss stops training with the last good chunk kept.
 """
 
+import dataclasses
 import os
 import time
 
@@ -16,20 +17,41 @@ import keras
 from keras_nest.data import dataset_slug, real_images
 from keras_nest.gan.gan import GAN
 from keras_nest.gan.grids import save_grid
+from keras_nest.gan.losses import LOSSES
 from keras_nest.models import create_discriminator, create_generator, load_saved_model
-from keras_nest.training.checkpoints import (
-    HISTORY,
-    LAST,
-    STATE,
-    NanGuard,
-    RunCheckpoint,
-    atomic_write,
-    read_json,
-    write_json,
-)
-from keras_nest.training.trainer import TrainingDiverged
+from keras_nest.training.callbacks import EpochCommit, NanGuard
+from keras_nest.training.run_folder import LAST, RunFolder, RunFolderError, TrainingDiverged
+from keras_nest.validation import check_choice, check_float, check_int
 
+KIND = "gan"
 GENERATOR_FILE = "generator.keras"
+
+
+@dataclasses.dataclass(frozen=True)
+class GanSettings:
+    """The adversarial recipe: SAGAN's TTUR defaults (Adam beta_1 = 0, G 1e-4, D 4e-4), EMA 0.999.
+
+    `ema_decay` 0 or `None` keeps no EMA generator.
+    """
+
+    loss: str = "hinge"
+    g_learning_rate: float = 1e-4
+    d_learning_rate: float = 4e-4
+    beta_2: float = 0.999
+    d_steps: int = 1
+    ema_decay: float = 0.999
+    diffaugment: str = None
+    r1_gamma: float = 0.0
+
+    def __post_init__(self):
+        check_choice("loss", self.loss, tuple(LOSSES))
+        check_float("g_learning_rate", self.g_learning_rate, 0.0, None, False)
+        check_float("d_learning_rate", self.d_learning_rate, 0.0, None, False)
+        check_float("beta_2", self.beta_2, 0.0, 1.0, True, False)
+        check_int("d_steps", self.d_steps, 1)
+        if self.ema_decay is not None:
+            check_float("ema_decay", self.ema_decay, 0.0, 1.0, True, False)
+        check_float("r1_gamma", self.r1_gamma, 0.0)
 
 
 def _dataset(images, batch_size, seed):
@@ -43,125 +65,146 @@ def _dataset(images, batch_size, seed):
         .prefetch(tf.data.AUTOTUNE)
 
 
-class SampleGrid(keras.callbacks.Callback):
-    """Saves a grid of images from fixed noise after each chunk of steps."""
+def _chunk_files(gan, checkpoint_every, num_images=64, seed=1234):
+    """The files a GAN adds to each commit: the generator to use and a grid from fixed noise."""
 
-    def __init__(self, folder, steps_per_chunk, nan_guard=None, num_images=64, seed=1234):
-        super().__init__()
-        self.folder, self.steps_per_chunk, self.num_images, self.seed = folder, steps_per_chunk, num_images, seed
-        self.nan_guard = nan_guard
+    def files(epoch):
+        def grid(path):
+            save_grid(keras.ops.convert_to_numpy(gan.sample(num_images, seed=seed)), path)
 
-    def on_epoch_end(self, epoch, logs=None):
-        if self.nan_guard is not None and self.nan_guard.tripped_at is not None:
-            return
-        step = (epoch + 1) * self.steps_per_chunk
-        images = keras.ops.convert_to_numpy(self.model.sample(self.num_images, seed=self.seed))
-        save_grid(images, os.path.join(self.folder, f"step_{step:07d}.png"))
+        generator = gan.ema_generator or gan.generator
+        step = (epoch + 1) * checkpoint_every
+        return {GENERATOR_FILE: generator.save, os.path.join("samples", f"step_{step:07d}.png"): grid}
+
+    return files
 
 
-class GeneratorExport(keras.callbacks.Callback):
-    """Keeps `generator.keras` (EMA weights when kept) next to the full checkpoint."""
-
-    def __init__(self, path, nan_guard):
-        super().__init__()
-        self.path, self.nan_guard = path, nan_guard
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.nan_guard.tripped_at is None:
-            generator = self.model.ema_generator or self.model.generator
-            atomic_write(self.path, generator.save)
-
-
-def train_gan(generator="nest_gan_32", dataset="shapes", steps=1000, batch_size=64, out=None, loss="hinge",
-              g_learning_rate=1e-4, d_learning_rate=4e-4, beta_2=0.999, d_steps=1, ema_decay=0.999,
-              diffaugment=None, r1_gamma=0.0, checkpoint_every=100, resume=False, seed=0, verbose="auto",
+def train_gan(generator="nest_gan_32", dataset="shapes", steps=1000, batch_size=64, out=None, loss=None,
+              g_learning_rate=None, d_learning_rate=None, beta_2=None, d_steps=None, ema_decay=None,
+              diffaugment=None, r1_gamma=None, checkpoint_every=100, resume=False, seed=0, verbose="auto",
               callbacks=(), num_examples=None):
     """Trains a named generator against the matching discriminator with `model.fit`.
+
+    The run folder's lifecycle (lock, one commit per chunk of
+    `checkpoint_every` steps, resume checks) is `keras_nest.training.run_folder`.
 
     Args:
         generator: a name from `keras_nest.list_generators()`.
         dataset: `"shapes"`, `"digits"`, `"tfds:NAME"`, `"folder:PATH"` (the
             train split, resized to the generator's size, as RGB).
-        steps: generator updates in total.
+        steps: generator updates in total (a multiple of `checkpoint_every`).
         batch_size: real (and generated) images per step.
         out: run folder (default `runs/gan-GENERATOR-DATASET`).
-        loss, d_steps, ema_decay, diffaugment, r1_gamma: see `GAN`.
-        g_learning_rate, d_learning_rate, beta_2: Adam(beta_1=0) settings.
-        checkpoint_every: steps between checkpoints and sample grids.
-        resume: continue the run in `out` with its optimizer state (the GAN's
-            settings then come from the saved run; `steps` is the new total).
+        loss, g_learning_rate, d_learning_rate, beta_2, d_steps, ema_decay,
+            diffaugment, r1_gamma: the `GanSettings` (`None`: its default,
+            or the run's own when resuming; a different value is refused
+            then). `ema_decay` 0 keeps no EMA generator.
+        checkpoint_every: steps between commits (checkpoint, generator, sample grid).
+        resume: continue the run in `out` with its optimizer state; `steps`
+            is the new total. The generator, data, batch size,
+            `checkpoint_every`, seed and `num_examples` must be the run's.
         num_examples: use only the first N training images.
 
     Returns:
         A dict with `steps`, `wall_seconds`, `images_per_second`, the final
-        losses and the paths written.
+        losses, the settings used and the paths written.
+
+    Raises:
+        TrainingDiverged: a loss became NaN; the folder keeps the last good chunk.
+        RunFolderError: `out` is busy, holds another run, or is damaged.
+        ValueError, TypeError: a bad argument (named in the message).
     """
     start = time.time()
-    steps, checkpoint_every = int(steps), int(checkpoint_every)
-    if steps < 1 or checkpoint_every < 1:
-        raise ValueError("steps and checkpoint_every must be positive.")
-    checkpoint_every = min(checkpoint_every, steps)
+    steps = check_int("steps", steps, 1)
+    checkpoint_every = min(check_int("checkpoint_every", checkpoint_every, 1), steps)
     if steps % checkpoint_every:
         raise ValueError(f"steps ({steps}) must be a multiple of checkpoint_every ({checkpoint_every}).")
+    given = {"loss": loss, "g_learning_rate": g_learning_rate, "d_learning_rate": d_learning_rate,
+             "beta_2": beta_2, "d_steps": d_steps, "ema_decay": ema_decay, "diffaugment": diffaugment,
+             "r1_gamma": r1_gamma}
+    given = {k: v for k, v in given.items() if v is not None}
+    GanSettings(**given)  # checked before any folder is touched
+    identity = {"generator": generator, "dataset": dataset, "batch_size": check_int("batch_size", batch_size, 1),
+                "checkpoint_every": checkpoint_every, "seed": check_int("seed", seed),
+                "num_examples": None if num_examples is None else check_int("num_examples", num_examples, 1)}
     out = out or os.path.join("runs", f"gan-{generator}-{dataset_slug(dataset)}")
-    state = read_json(os.path.join(out, STATE))
-    if state and not resume:
-        raise FileExistsError(f"{out!r} already holds a run (step {state['epoch'] * checkpoint_every}); "
-                              "pass resume=True (--resume) to continue it, or choose another folder.")
-    keras.utils.set_random_seed(seed)
-    if resume and state:
-        gan = keras.saving.load_model(os.path.join(out, LAST))
-        history = read_json(os.path.join(out, HISTORY), [])
-        initial_chunk = int(state["epoch"])
-    else:
-        net = create_generator(generator)
-        discriminator = create_discriminator(net.image_size, net.output_shape[-1])
-        gan = GAN(net, discriminator, d_steps=d_steps, ema_decay=ema_decay, diffaugment=diffaugment,
-                  r1_gamma=r1_gamma, seed=seed)
-        gan.compile(
-            g_optimizer=keras.optimizers.Adam(g_learning_rate, beta_1=0.0, beta_2=beta_2),
-            d_optimizer=keras.optimizers.Adam(d_learning_rate, beta_1=0.0, beta_2=beta_2),
-            loss=loss,
-        )
-        history, initial_chunk = [], 0
-    images = real_images(dataset, gan.generator.image_size, gan.generator.output_shape[-1],
-                         num_examples=num_examples)
-    guard = NanGuard(keys=("d_loss", "g_loss"))
-    checkpoint = RunCheckpoint(out, nan_guard=guard, monitor=None, history=history)
-    chunks = steps // checkpoint_every
-    if chunks <= initial_chunk:
-        raise ValueError(f"{out!r} has already trained {initial_chunk * checkpoint_every} steps; pass a larger "
-                         "total --steps to continue it.")
-    fit_start = time.time()
-    gan.fit(
-        _dataset(images, batch_size, seed), epochs=chunks, initial_epoch=initial_chunk,
-        steps_per_epoch=checkpoint_every, verbose=verbose,
-        callbacks=[guard, checkpoint, GeneratorExport(os.path.join(out, GENERATOR_FILE), guard),
-                   SampleGrid(os.path.join(out, "samples"), checkpoint_every, guard), *callbacks],
-        shuffle=False,
+    with RunFolder.open(out, kind=KIND, identity=identity, resume=resume) as run:
+        settings = _resolve_settings(run, given)
+        chunks = steps // checkpoint_every
+        if run.resumed and chunks <= run.state.epoch:
+            raise RunFolderError(f"{out!r} has already trained {run.state.epoch * checkpoint_every} steps; pass "
+                                 "a larger total --steps to continue it.")
+        keras.utils.set_random_seed(seed)
+        gan = _build_gan(run, generator, settings, seed)
+        images = real_images(dataset, gan.generator.image_size, gan.generator.output_shape[-1],
+                             num_examples=num_examples)
+        data = _dataset(images, batch_size, seed)
+        run.start(settings={"gan": dataclasses.asdict(settings), "steps": steps}, identity=identity)
+        return _fit_gan(run, gan, data, chunks, identity, settings, callbacks, verbose, start)
+
+
+def _resolve_settings(run, given):
+    if not run.resumed:
+        settings = dict(given)
+        if settings.get("ema_decay") == 0:
+            settings["ema_decay"] = None
+        return GanSettings(**settings)
+    stored = GanSettings(**run.state.settings["gan"])
+    changed = [f"{k}={getattr(stored, k)!r} (you gave {v!r})" for k, v in given.items()
+               if v != getattr(stored, k) and not (k == "ema_decay" and v == 0 and stored.ema_decay is None)]
+    if changed:
+        raise RunFolderError(f"Cannot resume {run.path} with other GAN settings: it trains with "
+                             f"{', '.join(changed)}. Leave them out to keep the run's, or train into another folder.")
+    return stored
+
+
+def _build_gan(run, generator, settings, seed):
+    if run.resumed and run.state.epoch:
+        return run.load_model(LAST)  # with both optimizers and their state
+    net = create_generator(generator)
+    discriminator = create_discriminator(net.image_size, net.output_shape[-1])
+    gan = GAN(net, discriminator, d_steps=settings.d_steps, ema_decay=settings.ema_decay,
+              diffaugment=settings.diffaugment, r1_gamma=settings.r1_gamma, seed=seed)
+    gan.compile(
+        g_optimizer=keras.optimizers.Adam(settings.g_learning_rate, beta_1=0.0, beta_2=settings.beta_2),
+        d_optimizer=keras.optimizers.Adam(settings.d_learning_rate, beta_1=0.0, beta_2=settings.beta_2),
+        loss=settings.loss,
     )
+    return gan
+
+
+def _fit_gan(run, gan, data, chunks, identity, settings, callbacks, verbose, start):
+    checkpoint_every, initial_chunk = identity["checkpoint_every"], run.state.epoch
+    guard = NanGuard(keys=("d_loss", "g_loss"))
+    commit = EpochCommit(run, guard, extra_files=_chunk_files(gan, checkpoint_every))
+    fit_start = time.time()
+    gan.fit(data, epochs=chunks, initial_epoch=initial_chunk, steps_per_epoch=checkpoint_every,
+            verbose=verbose, callbacks=[guard, commit, *callbacks], shuffle=False)
     if guard.tripped_at is not None:
         where = guard.tripped_at
         raise TrainingDiverged(
-            f"GAN training stopped: a loss became non-finite in chunk {where['epoch']}, step "
-            f"{where['batch']}. The last good checkpoint is {os.path.join(out, LAST)!r}; lower the "
-            "learning rates or add r1_gamma / diffaugment.")
-    trained = (chunks - initial_chunk) * checkpoint_every
-    last = checkpoint.history[-1] if checkpoint.history else {}
+            f"GAN training stopped: {where['key']} became {where['loss']} in chunk {where['epoch']}, step "
+            f"{where['batch']}. {run.path!r} keeps the last good checkpoint ({run.state.epoch * checkpoint_every} "
+            "steps); lower the "
+            "learning rates or add r1_gamma / diffaugment (in a new folder: settings are fixed per run).")
+    trained = (run.state.epoch - initial_chunk) * checkpoint_every
+    last = run.state.history[-1] if run.state.history else {}
     result = {
-        "generator": gan.generator.name, "dataset": dataset, "steps": chunks * checkpoint_every,
-        "batch_size": batch_size, "params": int(gan.generator.count_params()),
-        "d_loss": last.get("d_loss"), "g_loss": last.get("g_loss"),
-        "images_per_second": round(trained * batch_size / max(time.time() - fit_start, 1e-9), 2),
-        "wall_seconds": round(time.time() - start, 2),
-        "generator_path": os.path.join(out, GENERATOR_FILE), "out": out,
+        "generator": gan.generator.name, "dataset": identity["dataset"],
+        "steps": run.state.epoch * checkpoint_every, "batch_size": identity["batch_size"],
+        "params": int(gan.generator.count_params()), "d_loss": last.get("d_loss"), "g_loss": last.get("g_loss"),
+        "images_per_second": round(trained * identity["batch_size"] / max(time.time() - fit_start, 1e-9), 2),
+        "wall_seconds": round(time.time() - start, 2), "settings": dataclasses.asdict(settings),
+        "generator_path": run.file(GENERATOR_FILE), "out": run.path,
     }
-    write_json(os.path.join(out, "result.json"), result)
+    run.write_result(result)
     return result
 
 
 def sample(model_path, num_images=64, seed=0, out="grid.png"):
-    """Draws `num_images` from a saved generator (or GAN) into a PNG grid."""
+    """Draws `num_images` (>= 1) from a saved generator (or GAN) into a PNG grid."""
+    num_images = check_int("num_images", num_images, 1)
+    check_int("seed", seed)
     model = load_saved_model(model_path)
     if isinstance(model, GAN):
         images = model.sample(num_images, seed=seed)

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_nest.layers._checks import check_int
 from keras_nest.layers.block_partition import _pair, blockify, deblockify
 from keras_nest.layers.transformer_block import layer_norm
 
@@ -23,6 +24,10 @@ class BlockAggregation(keras.layers.Layer):
         grid_size: int or `(gh, gw)`. Input block grid; both sides even.
         block_size: int or `(bh, bw)`. Tokens per block side.
 
+    Raises:
+        TypeError: `filters` is not an int, or a size not an int or pair.
+        ValueError: a value is below 1, or the grid has an odd side.
+
     Example:
 
     >>> layer = BlockAggregation(64, grid_size=4, block_size=4)
@@ -32,13 +37,13 @@ class BlockAggregation(keras.layers.Layer):
 
     def __init__(self, filters, grid_size, block_size, **kwargs):
         super().__init__(**kwargs)
-        self.filters = int(filters)
+        self.filters = check_int("filters", filters, minimum=1)
         self.grid_size = _pair(grid_size, "grid_size")
         self.block_size = _pair(block_size, "block_size")
         if self.grid_size[0] % 2 or self.grid_size[1] % 2:
             raise ValueError(
-                f"Block aggregation merges 2x2 groups of blocks; a "
-                f"{self.grid_size[0]}x{self.grid_size[1]} grid has an odd side."
+                f"grid_size must have even sides: block aggregation merges 2x2 groups "
+                f"of blocks; a {self.grid_size[0]}x{self.grid_size[1]} grid has an odd side."
             )
         self.conv = keras.layers.Conv2D(
             self.filters,

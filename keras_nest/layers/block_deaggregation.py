@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_nest.layers._checks import check_int
 from keras_nest.layers.block_partition import _pair, blockify, deblockify
 from keras_nest.layers.pixel_shuffle_upsample import PixelShuffleUpsample
 
@@ -21,6 +22,10 @@ class BlockDeaggregation(keras.layers.Layer):
         grid_size: int or `(gh, gw)`. Input block grid.
         block_size: int or `(bh, bw)`. Tokens per block side.
 
+    Raises:
+        TypeError: `filters` is not an int, or a size not an int or pair.
+        ValueError: a value is below 1.
+
     Example:
 
     >>> layer = BlockDeaggregation(32, grid_size=1, block_size=4)
@@ -30,7 +35,7 @@ class BlockDeaggregation(keras.layers.Layer):
 
     def __init__(self, filters, grid_size, block_size, **kwargs):
         super().__init__(**kwargs)
-        self.filters = int(filters)
+        self.filters = check_int("filters", filters, minimum=1)
         self.grid_size = _pair(grid_size, "grid_size")
         self.block_size = _pair(block_size, "block_size")
         self.upsample = PixelShuffleUpsample(self.filters, 2, name="upsample", dtype=self.dtype_policy)

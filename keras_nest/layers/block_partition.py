@@ -14,18 +14,16 @@ aggregation builds: block ``(r, c)`` of a level covers blocks
 import keras
 from keras import ops
 
+from keras_nest.layers._checks import check_bool, check_int, check_pair
+
 # (B, a, b, c, d, C) -> (B, a, c, b, d, C). The permutation is its own inverse,
 # so one regrouping routine serves both directions.
 _SWAP_MIDDLE = (0, 1, 3, 2, 4, 5)
 
 
 def _pair(value, what):
-    if isinstance(value, int):
-        return (value, value)
-    value = tuple(int(v) for v in value)
-    if len(value) != 2:
-        raise ValueError(f"`{what}` must be an int or a pair of ints, got {value}.")
-    return value
+    """An int or a pair of positive ints as `(int, int)`; raises naming `what`."""
+    return check_pair(what, value)
 
 
 def _regroup(x, split, merged):
@@ -75,6 +73,11 @@ class BlockPartition(keras.layers.Layer):
         grid_size: int or `(gh, gw)`. Blocks per side; only for `inverse=True`.
         inverse: bool. Undo the partition instead. Defaults to `False`.
 
+    Raises:
+        TypeError: a size is not an int or pair of ints, or `inverse` is
+            not a bool.
+        ValueError: a size is below 1, or `inverse=True` without `grid_size`.
+
     Example:
 
     >>> x = keras.ops.reshape(keras.ops.arange(16.0), (1, 4, 4, 1))
@@ -89,7 +92,7 @@ class BlockPartition(keras.layers.Layer):
     def __init__(self, block_size, grid_size=None, inverse=False, **kwargs):
         super().__init__(**kwargs)
         self.block_size = _pair(block_size, "block_size")
-        self.inverse = bool(inverse)
+        self.inverse = check_bool("inverse", inverse)
         if self.inverse and grid_size is None:
             raise ValueError("BlockPartition(inverse=True) needs `grid_size`.")
         self.grid_size = None if grid_size is None else _pair(grid_size, "grid_size")
@@ -134,6 +137,7 @@ def block_children(index, grid_size):
         order: top-left, top-right, bottom-left, bottom-right.
     """
     gh, gw = _pair(grid_size, "grid_size")
+    index = check_int("index", index)
     if not 0 <= index < gh * gw:
         raise ValueError(f"Block index {index} is outside a {gh}x{gw} grid.")
     row, col = divmod(index, gw)
@@ -147,6 +151,7 @@ def block_parent(index, grid_size):
     `grid_size` is the block grid of the child's level (both sides even).
     """
     gh, gw = _pair(grid_size, "grid_size")
+    index = check_int("index", index)
     if not 0 <= index < gh * gw:
         raise ValueError(f"Block index {index} is outside a {gh}x{gw} grid.")
     row, col = divmod(index, gw)
@@ -165,6 +170,7 @@ def block_box(index, grid_size, image_size):
     """
     gh, gw = _pair(grid_size, "grid_size")
     height, width = _pair(image_size, "image_size")
+    index = check_int("index", index)
     if not 0 <= index < gh * gw:
         raise ValueError(f"Block index {index} is outside a {gh}x{gw} grid.")
     row, col = divmod(index, gw)

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_nest.layers._checks import check_rate, check_seed
+
 
 @keras.saving.register_keras_serializable(package="keras_nest")
 class DropPath(keras.layers.Layer):
@@ -17,6 +19,10 @@ class DropPath(keras.layers.Layer):
         rate: float in `[0, 1)`. Probability of dropping a sample's branch.
         seed: int or `None`. Seed of the layer's generator.
 
+    Raises:
+        TypeError: `rate` is not a number or `seed` not an int.
+        ValueError: `rate` is outside `[0, 1)`.
+
     Example:
 
     >>> layer = DropPath(0.5, seed=1)
@@ -29,11 +35,9 @@ class DropPath(keras.layers.Layer):
 
     def __init__(self, rate=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0.0 <= rate < 1.0:
-            raise ValueError(f"DropPath rate must be in [0, 1), got {rate}.")
-        self.rate = float(rate)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.rate = check_rate("rate", rate)
+        self.seed = check_seed("seed", seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
 
     def call(self, x, training=None):
         if not training or self.rate == 0.0:

@@ -3,6 +3,14 @@
 import keras
 from keras import ops
 
+from keras_nest.layers._checks import (
+    check_bool,
+    check_int,
+    check_key_value_heads,
+    check_optional_int,
+    check_rate,
+)
+
 
 def _kernel_init():
     return keras.initializers.TruncatedNormal(stddev=0.02)
@@ -35,6 +43,12 @@ class LocalSelfAttention(keras.layers.Layer):
         use_bias: bool. Biases on the projections. Defaults to `True`.
         dropout: float. Dropout on the attention weights. Defaults to 0.
 
+    Raises:
+        TypeError: an argument has the wrong type (e.g. a float head count).
+        ValueError: a count is below 1, `num_key_value_heads` does not
+            divide `num_heads`, or `dropout` is outside `[0, 1)`; at build,
+            a width not divisible by `num_heads` (without `key_dim`).
+
     Example:
 
     >>> attention = LocalSelfAttention(num_heads=4, num_key_value_heads=1)
@@ -52,18 +66,11 @@ class LocalSelfAttention(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        num_key_value_heads = num_key_value_heads or num_heads
-        if num_heads % num_key_value_heads:
-            raise ValueError(
-                f"num_key_value_heads={num_key_value_heads} must divide "
-                f"num_heads={num_heads} (use 1 for multi-query attention, "
-                f"{num_heads} for multi-head attention)."
-            )
-        self.num_heads = int(num_heads)
-        self.key_dim = key_dim
-        self.num_key_value_heads = int(num_key_value_heads)
-        self.use_bias = bool(use_bias)
-        self.dropout = float(dropout)
+        self.num_heads = check_int("num_heads", num_heads, minimum=1)
+        self.key_dim = check_optional_int("key_dim", key_dim)
+        self.num_key_value_heads = check_key_value_heads(self.num_heads, num_key_value_heads)
+        self.use_bias = check_bool("use_bias", use_bias)
+        self.dropout = check_rate("dropout", dropout)
         self.attention_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
     def build(self, input_shape):

@@ -2,6 +2,14 @@
 
 import keras
 
+from keras_nest.layers._checks import (
+    check_bool,
+    check_int,
+    check_key_value_heads,
+    check_mlp_ratio,
+    check_rate,
+    check_seed,
+)
 from keras_nest.layers.position_embedding import PositionEmbedding
 from keras_nest.layers.transformer_block import TransformerBlock
 
@@ -26,6 +34,12 @@ class NestLevel(keras.layers.Layer):
         gelu_approximate: bool. Tanh-approximate GELU. Defaults to `True`.
         seed: int or `None`. Base seed for DropPath (layer `i` uses `seed + i`).
 
+    Raises:
+        TypeError: an argument has the wrong type.
+        ValueError: a count below 1, `num_key_value_heads` not dividing
+            `num_heads`, `mlp_ratio <= 0`, a rate outside `[0, 1)`, or not
+            one drop-path rate per layer.
+
     Example:
 
     >>> level = NestLevel(num_layers=2, num_heads=2)
@@ -47,20 +61,30 @@ class NestLevel(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        rates = [0.0] * num_layers if drop_path_rates is None else [float(r) for r in drop_path_rates]
+        num_layers = check_int("num_layers", num_layers, minimum=1)
+        if drop_path_rates is None:
+            rates = [0.0] * num_layers
+        elif isinstance(drop_path_rates, (str, bytes)) or not hasattr(drop_path_rates, "__len__"):
+            raise TypeError(
+                f"drop_path_rates must be a list of {num_layers} floats in [0, 1) or None, "
+                f"got {drop_path_rates!r}."
+            )
+        else:
+            rates = [check_rate(f"drop_path_rates[{i}]", r) for i, r in enumerate(drop_path_rates)]
         if len(rates) != num_layers:
             raise ValueError(
-                f"drop_path_rates has {len(rates)} entries for {num_layers} layers."
+                f"drop_path_rates has {len(rates)} entries for {num_layers} layers; "
+                "give one rate per layer."
             )
-        self.num_layers = int(num_layers)
-        self.num_heads = num_heads
-        self.num_key_value_heads = num_key_value_heads or num_heads
-        self.mlp_ratio = float(mlp_ratio)
+        self.num_layers = num_layers
+        self.num_heads = num_heads = check_int("num_heads", num_heads, minimum=1)
+        self.num_key_value_heads = check_key_value_heads(num_heads, num_key_value_heads)
+        self.mlp_ratio = mlp_ratio = check_mlp_ratio(mlp_ratio)
         self.drop_path_rates = rates
-        self.dropout = float(dropout)
-        self.attention_dropout = float(attention_dropout)
-        self.gelu_approximate = bool(gelu_approximate)
-        self.seed = seed
+        self.dropout = dropout = check_rate("dropout", dropout)
+        self.attention_dropout = attention_dropout = check_rate("attention_dropout", attention_dropout)
+        self.gelu_approximate = gelu_approximate = check_bool("gelu_approximate", gelu_approximate)
+        self.seed = seed = check_seed("seed", seed)
         self.position_embedding = PositionEmbedding(name="position_embedding", dtype=self.dtype_policy)
         self.blocks = [
             TransformerBlock(

@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_nest.layers._checks import check_int
+
 
 @keras.saving.register_keras_serializable(package="keras_nest")
 class PatchEmbedding(keras.layers.Layer):
@@ -15,6 +17,11 @@ class PatchEmbedding(keras.layers.Layer):
         embed_dim: int. Output width.
         patch_size: int. Patch side in pixels.
 
+    Raises:
+        TypeError: `embed_dim` or `patch_size` is not an int.
+        ValueError: either is below 1; at build, an image side that is not
+            a multiple of `patch_size`.
+
     Example:
 
     >>> embed = PatchEmbedding(96, patch_size=4)
@@ -24,8 +31,8 @@ class PatchEmbedding(keras.layers.Layer):
 
     def __init__(self, embed_dim, patch_size, **kwargs):
         super().__init__(**kwargs)
-        self.embed_dim = int(embed_dim)
-        self.patch_size = int(patch_size)
+        self.embed_dim = check_int("embed_dim", embed_dim, minimum=1)
+        self.patch_size = check_int("patch_size", patch_size, minimum=1)
         self.projection = keras.layers.Conv2D(
             self.embed_dim,
             self.patch_size,

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_nest.layers._checks import check_bool, check_positive_int
+
 
 @keras.saving.register_keras_serializable(package="keras_nest")
 class PixelShuffleUpsample(keras.layers.Layer):
@@ -20,6 +22,10 @@ class PixelShuffleUpsample(keras.layers.Layer):
         scale: int. Upsampling factor. Defaults to 2.
         use_bias: bool. Bias on the projection. Defaults to `True`.
 
+    Raises:
+        TypeError: `filters` or `scale` is not an int, `use_bias` not a bool.
+        ValueError: `filters` or `scale` is below 1.
+
     Example:
 
     >>> up = PixelShuffleUpsample(16)
@@ -29,11 +35,9 @@ class PixelShuffleUpsample(keras.layers.Layer):
 
     def __init__(self, filters, scale=2, use_bias=True, **kwargs):
         super().__init__(**kwargs)
-        if scale < 1:
-            raise ValueError(f"scale must be a positive int, got {scale}.")
-        self.filters = int(filters)
-        self.scale = int(scale)
-        self.use_bias = bool(use_bias)
+        self.filters = check_positive_int("filters", filters)
+        self.scale = check_positive_int("scale", scale)
+        self.use_bias = check_bool("use_bias", use_bias)
         self.projection = keras.layers.Dense(
             self.scale**2 * self.filters,
             use_bias=self.use_bias,

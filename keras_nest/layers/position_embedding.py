@@ -18,6 +18,9 @@ class PositionEmbedding(keras.layers.Layer):
         initializer: initializer of the table. Defaults to
             `TruncatedNormal(stddev=0.02)`.
 
+    Raises:
+        ValueError: Keras cannot interpret `initializer`.
+
     Example:
 
     >>> layer = PositionEmbedding()
@@ -29,9 +32,15 @@ class PositionEmbedding(keras.layers.Layer):
 
     def __init__(self, initializer=None, **kwargs):
         super().__init__(**kwargs)
-        self.initializer = keras.initializers.get(
-            initializer or keras.initializers.TruncatedNormal(stddev=0.02)
-        )
+        if initializer is None:
+            initializer = keras.initializers.TruncatedNormal(stddev=0.02)
+        try:
+            self.initializer = keras.initializers.get(initializer)
+        except (ValueError, TypeError):
+            raise ValueError(
+                "initializer must be None, a Keras initializer or its name (e.g. "
+                f"'zeros', 'truncated_normal'); got {initializer!r}."
+            ) from None
 
     def build(self, input_shape):
         self.embedding = self.add_weight(

@@ -3,6 +3,15 @@
 import keras
 from keras import ops
 
+from keras_nest.layers._checks import (
+    check_bool,
+    check_int,
+    check_key_value_heads,
+    check_mlp_ratio,
+    check_mlp_width,
+    check_rate,
+    check_seed,
+)
 from keras_nest.layers.drop_path import DropPath
 from keras_nest.layers.local_attention import LocalSelfAttention
 
@@ -36,6 +45,12 @@ class TransformerBlock(keras.layers.Layer):
         gelu_approximate: bool. Tanh-approximate GELU. Defaults to `True`.
         seed: int or `None`. Seed for DropPath.
 
+    Raises:
+        TypeError: an argument has the wrong type (e.g. `"True"` for a bool).
+        ValueError: `num_heads` below 1, `num_key_value_heads` not dividing
+            it, `mlp_ratio <= 0`, or a rate outside `[0, 1)`; at build, an
+            MLP narrower than one unit or a width not divisible by the heads.
+
     Example:
 
     >>> block = TransformerBlock(num_heads=2)
@@ -56,18 +71,18 @@ class TransformerBlock(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_heads = num_heads
-        self.num_key_value_heads = num_key_value_heads or num_heads
-        self.mlp_ratio = float(mlp_ratio)
-        self.drop_path_rate = float(drop_path_rate)
-        self.dropout = float(dropout)
-        self.attention_dropout = float(attention_dropout)
-        self.gelu_approximate = bool(gelu_approximate)
-        self.seed = seed
+        self.num_heads = check_int("num_heads", num_heads, minimum=1)
+        self.num_key_value_heads = check_key_value_heads(self.num_heads, num_key_value_heads)
+        self.mlp_ratio = check_mlp_ratio(mlp_ratio)
+        self.drop_path_rate = check_rate("drop_path_rate", drop_path_rate)
+        self.dropout = check_rate("dropout", dropout)
+        self.attention_dropout = check_rate("attention_dropout", attention_dropout)
+        self.gelu_approximate = check_bool("gelu_approximate", gelu_approximate)
+        self.seed = seed = check_seed("seed", seed)
         policy = self.dtype_policy
         self.norm1 = layer_norm("norm1", dtype=policy)
         self.attention = LocalSelfAttention(
-            num_heads,
+            self.num_heads,
             num_key_value_heads=self.num_key_value_heads,
             dropout=self.attention_dropout,
             name="attention",
@@ -79,6 +94,7 @@ class TransformerBlock(keras.layers.Layer):
 
     def build(self, input_shape):
         channels = input_shape[-1]
+        check_mlp_width(self.mlp_ratio, channels)
         dense = dict(
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
             bias_initializer="zeros",

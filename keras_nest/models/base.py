@@ -41,11 +41,26 @@ def resolve_dtypes(dtype, head_dtype):
 
     Under a mixed policy the head computes in float32 so logits (and the
     loss) stay float32, as keras-hub does with `head_dtype`.
+
+    Raises:
+        ValueError: Keras does not know `dtype` or `head_dtype`.
     """
-    policy = keras.dtype_policies.get(dtype) if dtype is not None else keras.config.dtype_policy()
+    policy = _dtype_policy("dtype", dtype) if dtype is not None else keras.config.dtype_policy()
+    if head_dtype is not None:
+        _dtype_policy("head_dtype", head_dtype)
     if head_dtype is None:
         head_dtype = "float32" if policy.compute_dtype != policy.variable_dtype else policy
     return (None if dtype is None else policy.name), policy, head_dtype
+
+
+def _dtype_policy(name, value):
+    try:
+        return keras.dtype_policies.get(value)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"{name} must be None, a dtype policy or its name (e.g. 'float32', "
+            f"'mixed_bfloat16'); got {value!r}."
+        ) from None
 
 
 def classification_head(x, num_classes, activation, dtype):

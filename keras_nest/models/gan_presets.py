@@ -60,9 +60,14 @@ DISCRIMINATOR_CONFIGS = {
 
 
 def discriminator_config(image_size, channels=3):
-    if image_size not in DISCRIMINATOR_CONFIGS:
-        raise ValueError(f"No discriminator for {image_size}x{image_size} images; available sizes: "
-                         f"{sorted(DISCRIMINATOR_CONFIGS)}.")
+    """The `ResnetDiscriminator` arguments for `image_size` (16, 32 or 64) images.
+
+    Raises:
+        ValueError: no discriminator is configured for `image_size`.
+    """
+    if isinstance(image_size, bool) or image_size not in DISCRIMINATOR_CONFIGS:
+        raise ValueError(f"No discriminator for {image_size}x{image_size} images (image_size={image_size!r}); "
+                         f"available sizes: {sorted(DISCRIMINATOR_CONFIGS)}.")
     return dict(DISCRIMINATOR_CONFIGS[image_size], channels=channels)
 
 

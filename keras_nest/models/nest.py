@@ -9,8 +9,18 @@ from keras_nest.layers import (
     NestLevel,
     PatchEmbedding,
 )
+from keras_nest.layers._checks import (
+    check_activation,
+    check_bool,
+    check_int,
+    check_mlp_ratio,
+    check_positive_int,
+    check_rate,
+    check_seed,
+)
 from keras_nest.layers.transformer_block import layer_norm
 from keras_nest.models.base import ConfiguredModel, classification_head, resolve_dtypes
+from keras_nest.validation import check_choice, check_int_tuple
 
 ATTENTION_TYPES = ("multi_head", "multi_query")
 POOLING_TYPES = (None, "avg", "max")
@@ -78,38 +88,87 @@ def drop_path_schedule(drop_path_rate, depths):
     return [rates[starts[i] : starts[i + 1]] for i in range(len(depths))]
 
 
-def _validate(config):
-    depths, dims, heads = config["depths"], config["embed_dims"], config["num_heads"]
+def check_input_shape(value, family="NesT"):
+    """`input_shape` as a tuple of three ints >= 1 (a static `(H, W, C)`)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise TypeError(
+            f"input_shape must be (height, width, channels), e.g. (32, 32, 3); got {value!r}."
+        )
+    if len(value) != 3:
+        raise ValueError(
+            f"input_shape must be (height, width, channels), e.g. (32, 32, 3); got {tuple(value)}."
+        )
+    if value[0] is None or value[1] is None:
+        raise ValueError(
+            f"{family} needs a static image size; got None in input_shape {tuple(value)}. "
+            "Give the height and width as ints."
+        )
+    return tuple(check_int(f"input_shape[{i}]", v, minimum=1) for i, v in enumerate(value))
+
+
+def check_num_classes(num_classes, include_top):
+    """`num_classes`: an int >= 1, or `None` when there is no head."""
+    if num_classes is None and not include_top:
+        return None
+    if num_classes is None:
+        raise ValueError(
+            "num_classes must be a positive int (>= 1) when include_top=True, got None."
+        )
+    return check_positive_int("num_classes", num_classes)
+
+
+def _checked_config(
+    input_shape, patch_size, embed_dims, num_heads, depths, attention, mlp_ratio,
+    drop_path_rate, dropout, attention_dropout, gelu_approximate, num_classes, include_top,
+    pooling, classifier_activation, feature_pyramid, head_dtype, seed,
+):  # fmt: skip
+    """The constructor's arguments checked and normalised (tuples of ints, floats, bools)."""
+    input_shape = check_input_shape(input_shape)
+    patch_size = check_int("patch_size", patch_size)
+    if patch_size < 1:
+        raise ValueError(f"patch_size must be >= 1, got {patch_size}.")
+    depths = check_int_tuple("depths", depths, minimum=1)
+    embed_dims = check_int_tuple("embed_dims", embed_dims, minimum=1)
+    num_heads = check_int_tuple("num_heads", num_heads, minimum=1)
     levels = len(depths)
     if levels < 1:
-        raise ValueError("`depths` must list at least one level.")
-    for key, value in (("embed_dims", dims), ("num_heads", heads)):
+        raise ValueError("`depths` must list at least one level, e.g. (1, 1, 2).")
+    for key, value in (("embed_dims", embed_dims), ("num_heads", num_heads)):
         if len(value) != levels:
             raise ValueError(
                 f"`{key}` has {len(value)} entries but `depths` has {levels} levels; "
                 "give one value per level."
             )
-    for level, (dim, head) in enumerate(zip(dims, heads)):
+    for level, (dim, head) in enumerate(zip(embed_dims, num_heads)):
         if dim % head:
             raise ValueError(
-                f"Level {level}: width {dim} is not divisible by {head} heads. "
+                f"Level {level}: width {dim} is not divisible by {head} heads (num_heads). "
                 f"Pick heads among {[h for h in range(1, dim + 1) if dim % h == 0][:12]}."
             )
-    if config["attention"] not in ATTENTION_TYPES:
-        raise ValueError(f"attention must be one of {ATTENTION_TYPES}, got {config['attention']!r}.")
-    if not 0.0 <= config["drop_path_rate"] < 1.0:
-        raise ValueError(f"drop_path_rate must be in [0, 1), got {config['drop_path_rate']}.")
-    if config["pooling"] not in POOLING_TYPES:
-        raise ValueError(f"pooling must be one of {POOLING_TYPES}, got {config['pooling']!r}.")
-    if config["include_top"] and config["pooling"] is not None:
+    include_top = check_bool("include_top", include_top)
+    pooling = check_choice("pooling", pooling, POOLING_TYPES)
+    if include_top and pooling is not None:
         raise ValueError("`pooling` applies only with include_top=False (the head averages tokens).")
-    if config["include_top"] and (config["num_classes"] is None or config["num_classes"] < 1):
-        raise ValueError(f"num_classes must be a positive int, got {config['num_classes']}.")
-    if config["patch_size"] < 1:
-        raise ValueError(f"patch_size must be >= 1, got {config['patch_size']}.")
-    shape = config["input_shape"]
-    if len(shape) != 3:
-        raise ValueError(f"input_shape must be (height, width, channels), got {shape}.")
+    return dict(
+        input_shape=input_shape,
+        patch_size=patch_size,
+        embed_dims=embed_dims,
+        num_heads=num_heads,
+        depths=depths,
+        attention=check_choice("attention", attention, ATTENTION_TYPES),
+        mlp_ratio=check_mlp_ratio(mlp_ratio, embed_dims),
+        drop_path_rate=check_rate("drop_path_rate", drop_path_rate),
+        dropout=check_rate("dropout", dropout),
+        attention_dropout=check_rate("attention_dropout", attention_dropout),
+        gelu_approximate=check_bool("gelu_approximate", gelu_approximate),
+        num_classes=check_num_classes(num_classes, include_top),
+        include_top=include_top,
+        pooling=pooling,
+        classifier_activation=check_activation("classifier_activation", classifier_activation),
+        feature_pyramid=check_bool("feature_pyramid", feature_pyramid),
+        head_dtype=head_dtype,
+        seed=check_seed("seed", seed),
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
@@ -129,7 +188,8 @@ class NestModel(ConfiguredModel):
         input_shape: `(H, W, C)`. Any size whose patch grid splits into
             `2**(levels-1)` blocks per side; need not be square.
         patch_size: int. Pixel patch side (4 for ImageNet, 1 for CIFAR).
-        embed_dims, num_heads, depths: one int per level.
+        embed_dims, num_heads, depths: one int per level (each >= 1; every
+            width divisible by its head count).
         attention: `"multi_head"` or `"multi_query"` (one shared key/value
             head, NesT's CIFAR choice).
         mlp_ratio: float. Defaults to 4.
@@ -138,7 +198,8 @@ class NestModel(ConfiguredModel):
         dropout, attention_dropout: floats. Default 0, as in NesT.
         gelu_approximate: bool. Tanh GELU (official NesT, default) or exact
             erf GELU (timm).
-        num_classes: int. Classes of the head.
+        num_classes: int >= 1. Classes of the head; may be `None` with
+            `include_top=False`.
         include_top: bool. Keep the classification head.
         pooling: `None`, `"avg"` or `"max"`; with `include_top=False`, the
             output is the final feature map `(B, H', W', C)` for `None`,
@@ -151,6 +212,25 @@ class NestModel(ConfiguredModel):
             policy, so logits stay float32.
         seed: int or `None`. Seeds DropPath.
         dtype: dtype policy of the model, e.g. `"mixed_bfloat16"`.
+
+    Raises:
+        TypeError: an argument of the wrong kind, named in the message: a
+            float or bool where an int is meant (`input_shape=(16.5, 16, 3)`,
+            `patch_size=True`), a string where a bool is meant
+            (`include_top="False"`), a non-sequence for `embed_dims`,
+            `num_heads` or `depths`, a non-number rate or `mlp_ratio`, a
+            non-int `seed`.
+        ValueError: a value out of range or inconsistent, named in the
+            message: an `input_shape` that is not `(H, W, C)` with every
+            entry >= 1 (or that does not split into blocks, see
+            `level_geometry`), `patch_size`, a width, head count or depth
+            below 1, `embed_dims`/`num_heads` not one entry per level, a
+            width not divisible by its heads, `mlp_ratio <= 0` (or an MLP
+            under one unit), `drop_path_rate`, `dropout` or
+            `attention_dropout` outside `[0, 1)`, `num_classes` below 1 (or
+            `None` with `include_top=True`), an unknown `attention`,
+            `pooling` (or `pooling` with `include_top=True`),
+            `classifier_activation`, `dtype` or `head_dtype`.
 
     Example:
 
@@ -182,27 +262,12 @@ class NestModel(ConfiguredModel):
         dtype=None,
         **kwargs,
     ):
-        config = dict(
-            input_shape=tuple(int(s) if s is not None else None for s in input_shape),
-            patch_size=int(patch_size),
-            embed_dims=tuple(int(d) for d in embed_dims),
-            num_heads=tuple(int(h) for h in num_heads),
-            depths=tuple(int(d) for d in depths),
-            attention=attention,
-            mlp_ratio=float(mlp_ratio),
-            drop_path_rate=float(drop_path_rate),
-            dropout=float(dropout),
-            attention_dropout=float(attention_dropout),
-            gelu_approximate=bool(gelu_approximate),
-            num_classes=None if num_classes is None else int(num_classes),
-            include_top=bool(include_top),
-            pooling=pooling,
-            classifier_activation=classifier_activation,
-            feature_pyramid=bool(feature_pyramid),
-            head_dtype=head_dtype,
-            seed=seed,
-        )
-        _validate(config)
+        config = _checked_config(
+            input_shape, patch_size, embed_dims, num_heads, depths, attention, mlp_ratio,
+            drop_path_rate, dropout, attention_dropout, gelu_approximate, num_classes,
+            include_top, pooling, classifier_activation, feature_pyramid, head_dtype, seed,
+        )  # fmt: skip
+        attention, pooling, seed = config["attention"], config["pooling"], config["seed"]
         config["dtype"], policy, head_dtype = resolve_dtypes(dtype, head_dtype)
         levels = len(config["depths"])
         geometry = level_geometry(config["input_shape"][:2], config["patch_size"], levels)

@@ -28,11 +28,13 @@ never released):
 import keras
 from keras import ops
 
+from keras_nest.layers._checks import check_bool, check_int, check_mlp_ratio, check_seed
 from keras_nest.layers.block_deaggregation import BlockDeaggregation
 from keras_nest.layers.block_partition import deblockify
 from keras_nest.layers.nest_level import NestLevel
 from keras_nest.layers.transformer_block import layer_norm
 from keras_nest.models.base import GeneratorModel, resolve_dtypes
+from keras_nest.validation import check_int_tuple
 
 
 def reachable_sizes(block_size, num_levels, patch_size):
@@ -55,6 +57,19 @@ class NestGenerator(GeneratorModel):
         mlp_ratio: MLP hidden width over the embedding width.
         patch_size: int. Pixels per token side at the output.
         channels: int. Output channels (3 for RGB).
+        gelu_approximate: bool. Tanh-approximate GELU. Defaults to `True`.
+        seed: int or `None`. Base seed of the levels.
+        dtype: dtype policy of the model.
+
+    Raises:
+        TypeError: an argument of the wrong kind, named in the message (a
+            float or bool for an int, a non-sequence for `embed_dims`,
+            `depths` or `num_heads`, a non-bool `gelu_approximate`).
+        ValueError: a value out of range or inconsistent, named in the
+            message: `image_size`, `latent_dim`, `block_size`, `patch_size`,
+            `channels`, a width, depth or head count below 1; not one entry
+            per level; a width not divisible by its heads; `mlp_ratio <= 0`;
+            an `image_size` the levels cannot reach; an unknown `dtype`.
 
     Example:
 
@@ -67,13 +82,20 @@ class NestGenerator(GeneratorModel):
     def __init__(self, image_size, latent_dim, block_size, embed_dims, depths, num_heads, mlp_ratio=4.0,
                  patch_size=1, channels=3, gelu_approximate=True, seed=None, dtype=None, **kwargs):
         config = dict(
-            image_size=int(image_size), latent_dim=int(latent_dim), block_size=int(block_size),
-            embed_dims=tuple(int(d) for d in embed_dims), depths=tuple(int(d) for d in depths),
-            num_heads=tuple(int(h) for h in num_heads), mlp_ratio=float(mlp_ratio),
-            patch_size=int(patch_size), channels=int(channels), gelu_approximate=bool(gelu_approximate),
-            seed=seed,
+            image_size=check_int("image_size", image_size, minimum=1),
+            latent_dim=check_int("latent_dim", latent_dim, minimum=1),
+            block_size=check_int("block_size", block_size, minimum=1),
+            embed_dims=check_int_tuple("embed_dims", embed_dims, minimum=1),
+            depths=check_int_tuple("depths", depths, minimum=1),
+            num_heads=check_int_tuple("num_heads", num_heads, minimum=1),
+            mlp_ratio=check_mlp_ratio(mlp_ratio),
+            patch_size=check_int("patch_size", patch_size, minimum=1),
+            channels=check_int("channels", channels, minimum=1),
+            gelu_approximate=check_bool("gelu_approximate", gelu_approximate),
+            seed=check_seed("seed", seed),
         )
         _validate(config)
+        seed = config["seed"]
         config["dtype"], policy, _ = resolve_dtypes(dtype, None)
         levels, side = len(config["embed_dims"]), config["block_size"]
         tokens = side * side
@@ -104,7 +126,9 @@ class ToImage(keras.layers.Layer):
 
     def __init__(self, grid_size, block_size, patch_size, **kwargs):
         super().__init__(**kwargs)
-        self.grid_size, self.block_size, self.patch_size = int(grid_size), int(block_size), int(patch_size)
+        self.grid_size = check_int("grid_size", grid_size, minimum=1)
+        self.block_size = check_int("block_size", block_size, minimum=1)
+        self.patch_size = check_int("patch_size", patch_size, minimum=1)
 
     def call(self, x):
         plane = deblockify(x, self.grid_size, self.block_size)
@@ -126,11 +150,13 @@ def _validate(config):
     lengths = {k: len(config[k]) for k in ("embed_dims", "depths", "num_heads")}
     if len(set(lengths.values())) != 1:
         raise ValueError(f"embed_dims, depths and num_heads need one entry per level; got lengths {lengths}.")
-    for dim, heads in zip(config["embed_dims"], config["num_heads"]):
+    if lengths["embed_dims"] < 1:
+        raise ValueError("embed_dims, depths and num_heads must list at least one level, e.g. (64, 32).")
+    for level, (dim, heads) in enumerate(zip(config["embed_dims"], config["num_heads"])):
         if dim % heads:
-            raise ValueError(f"Width {dim} is not divisible by {heads} heads.")
-    if config["latent_dim"] < 1:
-        raise ValueError(f"latent_dim must be positive; got {config['latent_dim']}.")
+            raise ValueError(f"Level {level}: width {dim} is not divisible by {heads} heads (num_heads). "
+                             f"Pick heads among {[h for h in range(1, dim + 1) if dim % h == 0][:12]}.")
+    check_mlp_ratio(config["mlp_ratio"], config["embed_dims"])
     levels = lengths["embed_dims"]
     size = reachable_sizes(config["block_size"], levels, config["patch_size"])
     if config["image_size"] != size:

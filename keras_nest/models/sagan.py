@@ -19,7 +19,9 @@ by about 1 after each step.
 import keras
 from keras import ops
 
+from keras_nest.layers._checks import check_bool, check_int
 from keras_nest.models.base import ConfiguredModel, GeneratorModel, resolve_dtypes
+from keras_nest.validation import check_int_tuple
 
 _INIT = keras.initializers.GlorotUniform
 
@@ -115,6 +117,23 @@ class SaganGenerator(GeneratorModel):
     `widths` (each doubles the side) -> BN -> ReLU -> SN-conv3x3 -> tanh`,
     with self-attention after the block that reaches `attention_resolution`.
 
+    Args:
+        image_size: int. Output side, `4 * 2**len(widths)`.
+        latent_dim: int. Size of the input noise.
+        base_width: int. Channels of the 4x4 map the noise is projected to.
+        widths: ints, one per up-block (each doubles the side).
+        attention_resolution: int. Side after which self-attention runs;
+            one of the sides the up-blocks reach (8, 16, ..., image_size).
+        channels: int. Output channels (3 for RGB).
+        dtype: dtype policy of the model.
+
+    Raises:
+        TypeError: an argument of the wrong kind (a float or bool for an
+            int, a non-sequence for `widths`), named in the message.
+        ValueError: a size or width below 1, an `image_size` the up-blocks
+            do not make, an `attention_resolution` they never reach, or an
+            unknown `dtype`.
+
     Example:
 
     >>> g = SaganGenerator(16, latent_dim=8, base_width=32, widths=(16, 16), attention_resolution=8)
@@ -124,13 +143,21 @@ class SaganGenerator(GeneratorModel):
 
     def __init__(self, image_size, latent_dim, base_width, widths, attention_resolution, channels=3,
                  dtype=None, **kwargs):
-        config = dict(image_size=int(image_size), latent_dim=int(latent_dim), base_width=int(base_width),
-                      widths=tuple(int(w) for w in widths), attention_resolution=int(attention_resolution),
-                      channels=int(channels))
+        config = dict(image_size=check_int("image_size", image_size, minimum=1),
+                      latent_dim=check_int("latent_dim", latent_dim, minimum=1),
+                      base_width=check_int("base_width", base_width, minimum=1),
+                      widths=check_int_tuple("widths", widths, minimum=1),
+                      attention_resolution=check_int("attention_resolution", attention_resolution, minimum=1),
+                      channels=check_int("channels", channels, minimum=1))
         side = 4 * 2 ** len(config["widths"])
         if side != config["image_size"]:
             raise ValueError(f"{len(config['widths'])} up-blocks from 4x4 make {side}x{side} images, not "
-                             f"{config['image_size']}; give one width per doubling.")
+                             f"{config['image_size']}; give one width per doubling (image_size "
+                             "4 * 2**len(widths)).")
+        reached = [4 * 2 ** (i + 1) for i in range(len(config["widths"]))]
+        if config["attention_resolution"] not in reached:
+            raise ValueError(f"attention_resolution must be a side the up-blocks reach, one of {reached}; "
+                             f"got {config['attention_resolution']}.")
         config["dtype"], policy, _ = resolve_dtypes(dtype, None)
         z = keras.Input(shape=(config["latent_dim"],), name="latent")
         x = _sn(keras.layers.Dense(16 * config["base_width"], kernel_initializer=_INIT(),
@@ -159,6 +186,24 @@ class ResnetDiscriminator(ConfiguredModel):
     the block that reaches `attention_resolution`, ReLU, sum over positions
     and an SN-Dense to 1 (a real-vs-fake logit, float32).
 
+    Args:
+        image_size: int. Side of the square input images.
+        widths: ints, one per residual block.
+        downsample: bools, one per block; the first must be `True`.
+        attention_resolution: int. Side at which self-attention runs; an
+            even side that some block reaches.
+        channels: int. Input channels (3 for RGB).
+        dtype: dtype policy of the model.
+
+    Raises:
+        TypeError: an argument of the wrong kind (a float or bool for an
+            int, a non-bool in `downsample`), named in the message.
+        ValueError: a size or width below 1, `widths` and `downsample` of
+            different lengths or empty, a first block that does not
+            downsample, an `image_size` that cannot be halved that often, an
+            `attention_resolution` that no block reaches (or an odd one), or
+            an unknown `dtype`.
+
     Example:
 
     >>> d = ResnetDiscriminator(16, widths=(16, 16, 16), downsample=(True, True, False),
@@ -169,15 +214,31 @@ class ResnetDiscriminator(ConfiguredModel):
 
     def __init__(self, image_size, widths, downsample, attention_resolution, channels=3, dtype=None,
                  **kwargs):
-        config = dict(image_size=int(image_size), widths=tuple(int(w) for w in widths),
-                      downsample=tuple(bool(d) for d in downsample),
-                      attention_resolution=int(attention_resolution), channels=int(channels))
+        if isinstance(downsample, (str, bytes)) or not hasattr(downsample, "__len__"):
+            raise TypeError(f"downsample must be a tuple of bools, one per block; got {downsample!r}.")
+        config = dict(image_size=check_int("image_size", image_size, minimum=1),
+                      widths=check_int_tuple("widths", widths, minimum=1),
+                      downsample=tuple(check_bool(f"downsample[{i}]", d) for i, d in enumerate(downsample)),
+                      attention_resolution=check_int("attention_resolution", attention_resolution, minimum=1),
+                      channels=check_int("channels", channels, minimum=1))
         if len(config["widths"]) != len(config["downsample"]):
-            raise ValueError("widths and downsample need one entry per block.")
+            raise ValueError(f"widths and downsample need one entry per block; got {len(config['widths'])} "
+                             f"widths and {len(config['downsample'])} downsample flags.")
+        if not config["widths"]:
+            raise ValueError("widths and downsample must list at least one block.")
         if not config["downsample"][0]:
-            raise ValueError("The first (optimized) block always halves the image.")
+            raise ValueError("downsample[0] must be True: the first (optimized) block always halves the image.")
         if config["image_size"] % 2 ** sum(config["downsample"]):
-            raise ValueError(f"{config['image_size']} px cannot be halved {sum(config['downsample'])} times.")
+            raise ValueError(f"image_size {config['image_size']} px cannot be halved {sum(config['downsample'])} "
+                             f"times; use a multiple of {2 ** sum(config['downsample'])}.")
+        reached, side = [], config["image_size"]
+        for down in config["downsample"]:
+            side //= 2 if down else 1
+            if side % 2 == 0 and side not in reached:
+                reached.append(side)
+        if config["attention_resolution"] not in reached:
+            raise ValueError(f"attention_resolution must be an even side that a block reaches, one of {reached}; "
+                             f"got {config['attention_resolution']}.")
         config["dtype"], policy, _ = resolve_dtypes(dtype, None)
         images = keras.Input(shape=(config["image_size"], config["image_size"], config["channels"]),
                              name="images")

@@ -9,9 +9,22 @@ difference measured against NesT comes from the hierarchy.
 import keras
 
 from keras_nest.layers import BlockPartition, ClassToken, NestLevel, PatchEmbedding
+from keras_nest.layers._checks import (
+    check_activation,
+    check_bool,
+    check_int,
+    check_mlp_ratio,
+    check_rate,
+    check_seed,
+)
 from keras_nest.layers.transformer_block import layer_norm
 from keras_nest.models.base import ConfiguredModel, classification_head, resolve_dtypes
-from keras_nest.models.nest import drop_path_schedule
+from keras_nest.models.nest import (
+    check_input_shape,
+    check_num_classes,
+    drop_path_schedule,
+)
+from keras_nest.validation import check_choice
 
 VIT_POOLING = ("gap", "token")
 
@@ -33,6 +46,18 @@ class VitModel(ConfiguredModel):
             `"token"` (a learned class token, as in ViT/DeiT).
         num_classes, include_top, classifier_activation, head_dtype, seed,
         dtype: as in `NestModel`.
+
+    Raises:
+        TypeError: an argument of the wrong kind, named in the message
+            (e.g. a float side in `input_shape`, `include_top="False"`).
+        ValueError: a value out of range or inconsistent, named in the
+            message: `input_shape` not `(H, W, C)` with entries >= 1, sides
+            not multiples of `patch_size`, `patch_size`, `embed_dim`,
+            `depth` or `num_heads` below 1, `embed_dim` not divisible by
+            `num_heads`, `mlp_ratio <= 0`, `drop_path_rate` outside
+            `[0, 1)`, `num_classes` below 1 (or `None` with
+            `include_top=True`), an unknown `global_pool`,
+            `classifier_activation`, `dtype` or `head_dtype`.
 
     Example:
 
@@ -60,31 +85,40 @@ class VitModel(ConfiguredModel):
         dtype=None,
         **kwargs,
     ):
-        height, width, channels = input_shape
+        height, width, _ = input_shape = check_input_shape(input_shape, family="ViT")
+        patch_size = check_int("patch_size", patch_size, minimum=1)
         if height % patch_size or width % patch_size:
             raise ValueError(
-                f"Image size {height}x{width} is not a multiple of the patch size {patch_size}."
+                f"Image size {height}x{width} is not a multiple of the patch size {patch_size}; "
+                "use an input_shape whose height and width are multiples of patch_size."
             )
-        if global_pool not in VIT_POOLING:
-            raise ValueError(f"global_pool must be one of {VIT_POOLING}, got {global_pool!r}.")
+        global_pool = check_choice("global_pool", global_pool, VIT_POOLING)
+        embed_dim = check_int("embed_dim", embed_dim, minimum=1)
+        num_heads = check_int("num_heads", num_heads, minimum=1)
         if embed_dim % num_heads:
-            raise ValueError(f"embed_dim {embed_dim} is not divisible by {num_heads} heads.")
+            raise ValueError(
+                f"embed_dim {embed_dim} is not divisible by {num_heads} heads (num_heads). Pick "
+                f"heads among {[h for h in range(1, embed_dim + 1) if embed_dim % h == 0][:12]}."
+            )
+        include_top = check_bool("include_top", include_top)
         config = dict(
-            input_shape=(int(height), int(width), int(channels)),
-            patch_size=int(patch_size),
-            embed_dim=int(embed_dim),
-            depth=int(depth),
-            num_heads=int(num_heads),
-            mlp_ratio=float(mlp_ratio),
-            drop_path_rate=float(drop_path_rate),
-            gelu_approximate=bool(gelu_approximate),
+            input_shape=input_shape,
+            patch_size=patch_size,
+            embed_dim=embed_dim,
+            depth=check_int("depth", depth, minimum=1),
+            num_heads=num_heads,
+            mlp_ratio=check_mlp_ratio(mlp_ratio, [embed_dim]),
+            drop_path_rate=check_rate("drop_path_rate", drop_path_rate),
+            gelu_approximate=check_bool("gelu_approximate", gelu_approximate),
             global_pool=global_pool,
-            num_classes=int(num_classes),
-            include_top=bool(include_top),
-            classifier_activation=classifier_activation,
+            num_classes=check_num_classes(num_classes, include_top),
+            include_top=include_top,
+            classifier_activation=check_activation("classifier_activation", classifier_activation),
             head_dtype=head_dtype,
-            seed=seed,
+            seed=check_seed("seed", seed),
         )
+        depth, mlp_ratio, drop_path_rate = config["depth"], config["mlp_ratio"], config["drop_path_rate"]
+        gelu_approximate, seed = config["gelu_approximate"], config["seed"]
         config["dtype"], policy, head_dtype = resolve_dtypes(dtype, head_dtype)
         grid = (height // patch_size, width // patch_size)
 
@@ -110,7 +144,7 @@ class VitModel(ConfiguredModel):
         else:
             x = keras.layers.GlobalAveragePooling2D(name="avg_pool", dtype=policy)(x)
         if include_top:
-            x = classification_head(x, num_classes, classifier_activation, head_dtype)
+            x = classification_head(x, config["num_classes"], classifier_activation, head_dtype)
         super().__init__(inputs=images, outputs=x, **kwargs)
         self.model_config = config
 

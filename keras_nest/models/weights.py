@@ -1,6 +1,7 @@
 """Moving weights between NesT models of different input sizes."""
 
 import os
+import zipfile
 
 import keras
 
@@ -67,12 +68,35 @@ def transfer_weights(source, target, method="bilinear", skip_mismatch=False):
     return skipped
 
 
-def load_saved_model(path):
-    """Loads a `.keras` file (uncompiled), with a clear error when it is missing."""
+def load_saved_model(path, compile=False):
+    """Loads a `.keras` file, with a clear error when it is missing, truncated or damaged.
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        ValueError: the file is not a complete `.keras` archive (the message names it).
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No model at {path!r}.")
-    return keras.saving.load_model(path, compile=False)
+    check_keras_archive(path)
+    return keras.saving.load_model(path, compile=compile)
+
+
+def check_keras_archive(path):
+    """Raises a `ValueError` naming `path` unless it is a readable zip with intact checksums.
+
+    Keras' own errors for such files are misleading ("File not found" for a
+    truncated file, a bare `BadZipFile` for a flipped byte).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"{path} is not a readable .keras file ({error}): it is truncated or damaged. "
+                         "Restore it from a backup or save it again.") from None
+    if damaged is not None:
+        raise ValueError(f"{path} is damaged (bad checksum in {damaged!r}). Restore it from a backup or "
+                         "save it again.")
 
 
 def load_weights(model, path, make_model=None):
@@ -87,7 +111,7 @@ def load_weights(model, path, make_model=None):
     if not os.path.exists(path):
         raise FileNotFoundError(f"No weights file at {path!r}.")
     if path.endswith(".keras"):
-        source = keras.saving.load_model(path, compile=False)
+        source = load_saved_model(path)
         transfer_weights(source, model)
         return model
     if not path.endswith(".weights.h5"):

@@ -92,3 +92,41 @@ def set_precision(precision):
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
     keras.config.set_dtype_policy(precision)
     return precision
+
+
+def distribute_dataset(ds, strategy):
+    """Sets the sharding a strategy needs on an in-memory `tf.data.Dataset`."""
+    import tensorflow as tf
+
+    if strategy.num_replicas_in_sync > 1 or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        options = tf.data.Options()
+        # In-memory data has no files to shard by: shard by element instead.
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        ds = ds.with_options(options)
+    return ds
+
+
+def prebuild_for_multiworker(net, strategy, num_classes):
+    """Works around Keras 3.15 under MultiWorkerMirroredStrategy.
+
+    `fit` builds the compiled metrics by `strategy.reduce`-ing a tuple of
+    per-replica batches, which the collective strategy rejects ("unsupported
+    type PerReplica"). The same state is built here from symbolic inputs,
+    and Keras' step, now redundant, is skipped for this model. Its "mean"
+    reduction of the logged scalars across workers also fails (it reduces
+    over axis 0, which a scalar lacks), so the steps log 1-vectors instead.
+    """
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    images = keras.KerasTensor((None, *net.input_shape[1:]))
+    labels = keras.KerasTensor((None, num_classes))
+    with strategy.scope():
+        net._symbolic_build(data_batch=(images, labels))
+    net._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+    def as_vectors(step):
+        return lambda data: {k: keras.ops.reshape(v, (1,)) for k, v in step(data).items()}
+
+    net.train_step, net.test_step = as_vectors(net.train_step), as_vectors(net.test_step)

@@ -15,6 +15,8 @@ import dataclasses
 
 import keras
 
+from keras_nest.validation import check_bool, check_float, check_int
+
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
@@ -39,6 +41,38 @@ class Recipe:
     horizontal_flip: bool = True
     drop_path_rate: float = None  # None keeps the model's own rate
     no_weight_decay: tuple = ("pos_embedding",)
+
+    def __post_init__(self):
+        """Checks every field; a bad value raises naming the field, the value and the valid range."""
+        ints = {"epochs": 1, "batch_size": 1, "randaugment_ops": 0}
+        # field: (minimum, maximum, minimum allowed, maximum allowed)
+        floats = {
+            "base_learning_rate": (0.0, None, False, True),
+            "warmup_epochs": (0.0, None, True, True),
+            "min_learning_rate": (0.0, None, True, True),
+            "weight_decay": (0.0, None, True, True),
+            "beta_1": (0.0, 1.0, True, False),
+            "beta_2": (0.0, 1.0, True, False),
+            "epsilon": (0.0, None, False, True),
+            "label_smoothing": (0.0, 1.0, True, False),
+            "randaugment_magnitude": (0.0, 10.0, True, True),
+            "mixup_alpha": (0.0, None, True, True),
+            "cutmix_alpha": (0.0, None, True, True),
+            "random_erasing": (0.0, 1.0, True, True),
+        }
+        for name, minimum in ints.items():
+            object.__setattr__(self, name, check_int(f"Recipe field {name}", getattr(self, name), minimum))
+        for name, (low, high, low_ok, high_ok) in floats.items():
+            value = check_float(f"Recipe field {name}", getattr(self, name), low, high, low_ok, high_ok)
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "horizontal_flip", check_bool("Recipe field horizontal_flip", self.horizontal_flip))
+        if self.drop_path_rate is not None:
+            rate = check_float("Recipe field drop_path_rate", self.drop_path_rate, 0.0, 1.0, True, False)
+            object.__setattr__(self, "drop_path_rate", rate)
+        if self.min_learning_rate > self.base_learning_rate:
+            raise ValueError(f"Recipe field min_learning_rate ({self.min_learning_rate}) must not exceed "
+                             f"base_learning_rate ({self.base_learning_rate}).")
+        object.__setattr__(self, "no_weight_decay", tuple(self.no_weight_decay))
 
     def learning_rate(self, batch_size=None):
         """Peak learning rate for a global batch (linear scaling rule)."""

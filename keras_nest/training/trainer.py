@@ -1,13 +1,29 @@
-"""`train` and `evaluate`: the NesT recipe on `model.fit`, with a run folder.
+"""`train` and `evaluate`: the NesT recipe on `model.fit`, in a run folder.
 
-A run folder holds `last.keras` (model and optimizer state, for `resume`),
+A run folder holds `last.keras` (model and optimizer state, for resuming),
 `best.keras`, `state.json`, `history.json`/`history.csv`, TensorBoard logs,
 `training_curves.png`, the best model exported as a SavedModel, and
-`result.json`.
+`result.json`. Its lifecycle (lock, one commit per epoch, resume checks) is
+`keras_nest.training.run_folder`.
+
+Resuming (`resume=True`) continues the same training: the model, data,
+image size, seed, fractions and batch size come from the run and may not
+change. The recipe may: the run's recipe is the starting point and every
+recipe argument given now (`epochs`, `recipe_overrides`, ...) replaces its
+field. The learning-rate schedule is then rebuilt for the new recipe and
+continues from the optimizer's step count, so a longer `epochs` extends the
+cosine decay to the new end (the rate rises back to where the longer
+schedule is at that step) and a new `base_learning_rate` takes effect at
+once. Weights, optimizer moments and the data order per epoch are those of
+the uninterrupted run, so without augmentation a resumed run ends with the
+same weights as one that never stopped.
 """
 
+import dataclasses
+import hashlib
 import math
 import os
+import shutil
 import time
 
 import keras
@@ -16,15 +32,421 @@ import numpy as np
 from keras_nest.data import dataset_info, dataset_slug, held_out_split, load_arrays
 from keras_nest.data.pipeline import make_dataset
 from keras_nest.models import create_model, load_saved_model, preset_config
-from keras_nest.training import checkpoints
 from keras_nest.training.augment import make_augmenter
-from keras_nest.training.distribute import resolve_jit_compile, resolve_strategy, set_precision
+from keras_nest.training.callbacks import EpochCommit, NanGuard
+from keras_nest.training.distribute import (
+    JIT_CHOICES,
+    PRECISIONS,
+    STRATEGIES,
+    distribute_dataset,
+    prebuild_for_multiworker,
+    resolve_jit_compile,
+    resolve_strategy,
+    set_precision,
+)
 from keras_nest.training.plots import plot_history
-from keras_nest.training.recipe import get_recipe, make_loss, make_optimizer
+from keras_nest.training.recipe import Recipe, get_recipe, make_loss, make_optimizer
+from keras_nest.training.run_folder import BEST, LAST, RunFolder, RunFolderError, TrainingDiverged
+from keras_nest.validation import check_bool, check_choice, check_float, check_int
+
+KIND = "classifier"
+DEFAULT_RECIPE = "small"
+# The validation hold-out does not depend on the run's seed, so every run
+# (and every resumption) picks the best epoch on the same examples.
+VALIDATION_SPLIT_SEED = 12345
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint was kept."""
+@dataclasses.dataclass(frozen=True)
+class TrainSpec:
+    """What makes two runs the same training; stored in `state.json`, fixed on resume.
+
+    `dataset` is a data set name, or `"arrays:<sha1>"` for an
+    `(images, labels)` pair; `image_size` is `None` for the model's own.
+    """
+
+    model: str = "nest_nano_16"
+    dataset: str = "digits"
+    image_size: tuple = None
+    seed: int = 0
+    train_fraction: float = 1.0
+    validation_fraction: float = 0.1
+    model_overrides: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.model, str):
+            raise TypeError(f"model must be a model name (see keras_nest.list_models()), got {self.model!r}.")
+        check_int("seed", self.seed)
+        check_float("train_fraction", self.train_fraction, 0.0, 1.0, min_inclusive=False)
+        check_float("validation_fraction", self.validation_fraction, 0.0, 1.0, False, False)
+        if not isinstance(self.model_overrides, dict):
+            raise TypeError(f"model_overrides must be a dict of create_model arguments, "
+                            f"got {self.model_overrides!r}.")
+        if self.image_size is not None:
+            size = self.image_size
+            size = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
+            if len(size) != 2:
+                raise ValueError(f"image_size must be an int or (height, width), got {self.image_size!r}.")
+            object.__setattr__(self, "image_size", tuple(check_int("image_size", s, 1) for s in size))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How a run executes; free to change when it is resumed."""
+
+    strategy: str = "auto"
+    jit_compile: str = "auto"
+    precision: str = "float32"
+    tensorboard: bool = True
+    export: bool = True
+    verbose: object = "auto"
+    callbacks: tuple = ()
+    tpu: str = None
+
+    def __post_init__(self):
+        check_choice("strategy", self.strategy, STRATEGIES)
+        check_choice("jit_compile", self.jit_compile, JIT_CHOICES)
+        check_choice("precision", self.precision, PRECISIONS)
+        check_bool("tensorboard", self.tensorboard)
+        check_bool("export", self.export)
+        check_choice("verbose", self.verbose, ("auto", 0, 1, 2))
+
+
+def train(
+    model=None,
+    dataset=None,
+    out=None,
+    recipe=None,
+    epochs=None,
+    batch_size=None,
+    image_size=None,
+    strategy="auto",
+    jit_compile="auto",
+    precision="float32",
+    resume=False,
+    seed=None,
+    train_fraction=None,
+    validation_fraction=None,
+    tensorboard=True,
+    export=True,
+    verbose="auto",
+    model_overrides=None,
+    recipe_overrides=None,
+    callbacks=(),
+    tpu=None,
+):
+    """Trains a named model on a data set with a recipe; returns a result dict.
+
+    Arguments left at `None` take the defaults of `TrainSpec` and the
+    `"small"` recipe for a new run, and the run's own values when resuming.
+
+    Args:
+        model: a name from `keras_nest.list_models()` (default `nest_nano_16`).
+        dataset: `"digits"` (default), `"shapes"`, `"tfds:NAME"`,
+            `"folder:PATH"`, or an `(images, labels)` pair (give it again
+            to resume).
+        out: run folder; defaults to a new `runs/{model}-{dataset}[-N]`.
+        recipe: `"small"`, `"cifar"`, `"imagenet"` or a `Recipe`;
+            `epochs`, `batch_size` and `recipe_overrides` replace its fields.
+        image_size: input side (or `(h, w)`); defaults to the model's.
+        strategy, jit_compile, precision: see `keras_nest.training.distribute`.
+        resume: continue the run in `out` (see the module docstring for what
+            may change). An empty or missing `out` starts a new run. Without
+            it, an existing run is never overwritten.
+        seed: seeds weights, data order and augmentation (default 0).
+        train_fraction: stratified fraction of the training split to use (default 1).
+        validation_fraction: share of the training split held out to pick
+            the best epoch (default 0.1), for data sets without a validation
+            split. The test split only ever serves the final evaluation.
+        model_overrides: extra `create_model` arguments.
+
+    Returns:
+        A dict with `test_accuracy` (top-1), `test_top5_accuracy` where there
+        are more than 5 classes, `epochs`, the full `recipe` used,
+        `wall_seconds`, paths, and more.
+
+    Raises:
+        TrainingDiverged: the loss became NaN; the folder keeps the last good epoch.
+        RunFolderError: `out` is busy, holds another run, or is damaged.
+        ValueError, TypeError: a bad argument (named in the message).
+    """
+    start = time.time()
+    given = _given_identity(model=model, dataset=dataset, image_size=image_size, seed=seed,
+                            train_fraction=train_fraction, validation_fraction=validation_fraction,
+                            model_overrides=model_overrides)
+    requested = _recipe_request(recipe, epochs=epochs, batch_size=batch_size, overrides=recipe_overrides)
+    options = RunOptions(strategy=strategy, jit_compile=jit_compile, precision=precision,
+                         tensorboard=tensorboard, export=export, verbose=verbose,
+                         callbacks=tuple(callbacks), tpu=tpu)
+    check_bool("resume", resume)
+    out = out or _new_run_folder(TrainSpec(**given))
+    with RunFolder.open(out, kind=KIND, identity=given, resume=resume) as run:
+        spec = TrainSpec(**{**(run.state.identity if run.resumed else {}), **given})
+        recipe = _resolve_recipe(run, requested)
+        source = _data_source(spec, dataset)
+        previous_policy = keras.config.dtype_policy()
+        keras.utils.set_random_seed(spec.seed)
+        set_precision(options.precision)
+        try:
+            return _run(run, spec, recipe, source, options, start)
+        finally:
+            keras.config.set_dtype_policy(previous_policy)
+
+
+def _given_identity(dataset, **values):
+    """The `TrainSpec` fields the caller gave (not `None`), checked."""
+    if dataset is not None:
+        values["dataset"] = _dataset_label(dataset)
+    given = {k: v for k, v in values.items() if v is not None}
+    TrainSpec(**given)  # checks the values before any folder is touched
+    if "image_size" in given:
+        given["image_size"] = TrainSpec(image_size=given["image_size"]).image_size
+    return given
+
+
+def _dataset_label(dataset):
+    if isinstance(dataset, str):
+        return dataset
+    try:
+        images, labels = dataset
+    except (TypeError, ValueError):
+        raise TypeError("dataset must be a data set name (digits, shapes, tfds:NAME, folder:PATH) or an "
+                        f"(images, labels) pair of arrays, got {type(dataset).__name__}.") from None
+    digest = hashlib.sha1()
+    for array in (np.ascontiguousarray(images), np.ascontiguousarray(labels)):
+        digest.update(str((array.shape, array.dtype)).encode())
+        digest.update(array.tobytes())
+    return f"arrays:{digest.hexdigest()[:16]}"
+
+
+def _data_source(spec, dataset):
+    if spec.dataset.startswith("arrays:"):
+        if dataset is None:
+            raise ValueError("This run was trained on in-memory arrays: pass the same (images, labels) "
+                             "as dataset= to resume it.")
+        return dataset
+    return spec.dataset
+
+
+def _new_run_folder(spec):
+    """A fresh `runs/{model}-{dataset}[-N]`, so repeating a command never collides."""
+    label = "arrays" if spec.dataset.startswith("arrays:") else spec.dataset
+    stem = os.path.join("runs", f"{spec.model}-{dataset_slug(label)}")
+    out, n = stem, 1
+    while os.path.exists(out):
+        n += 1
+        out = f"{stem}-{n}"
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _RecipeRequest:
+    """The recipe named by the caller (or `None`) and the fields given explicitly."""
+
+    recipe: object
+    fields: dict
+
+
+def _recipe_request(recipe, epochs, batch_size, overrides):
+    fields = dict(overrides or {})
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if value is not None:
+            fields[name] = value
+    fields = {k: v for k, v in fields.items() if v is not None}
+    get_recipe(DEFAULT_RECIPE if recipe is None else recipe, **fields)  # checks names and values now
+    return _RecipeRequest(recipe, fields)
+
+
+def _resolve_recipe(run, request):
+    """A new run's recipe, or the run's own with the fields given now replaced."""
+    if not run.resumed:
+        return get_recipe(DEFAULT_RECIPE if request.recipe is None else request.recipe, **request.fields)
+    stored = Recipe(**{k: tuple(v) if isinstance(v, list) else v for k, v in run.state.settings["recipe"].items()})
+    if request.recipe is not None:
+        named = request.recipe.name if isinstance(request.recipe, Recipe) else request.recipe
+        if named != stored.name:
+            raise RunFolderError(f"Cannot resume {run.path} with recipe {named!r}: it was trained with "
+                                 f"{stored.name!r}. Override single fields instead (e.g. --base-learning-rate).")
+    recipe = get_recipe(stored, **request.fields)
+    if recipe.batch_size != stored.batch_size:
+        raise RunFolderError(f"Cannot resume {run.path} with batch_size {recipe.batch_size}: its epochs are "
+                             f"batches of {stored.batch_size}, and the step count must stay whole epochs. "
+                             "Resume with the run's batch size or train into another folder.")
+    done = run.state.epoch
+    if recipe.epochs < done or (recipe.epochs == done and run.finished):
+        raise RunFolderError(f"{run.path} has already trained {done} epoch(s); pass a larger epochs "
+                             f"(--epochs) than {done} to train it further.")
+    return recipe
+
+
+@dataclasses.dataclass(frozen=True)
+class _Data:
+    """The run's data: pipelines, sizes and the data set's facts."""
+
+    train: object
+    validation: object
+    test: object
+    steps_per_epoch: int
+    num_train: int
+    num_validation: int
+    num_test: int
+
+
+def _run(run, spec, recipe, source, options, start):
+    size = spec.image_size or tuple(preset_config(spec.model, **spec.model_overrides)[1]["input_shape"][:2])
+    spec = dataclasses.replace(spec, image_size=size)  # stored resolved, so resuming may name it
+    info = dataset_info(source, image_size=size)
+    strategy = resolve_strategy(options.strategy, tpu=options.tpu)
+    jit = resolve_jit_compile(options.jit_compile, strategy)
+    with strategy.scope():  # built before any data is read, so a bad size or config fails at once
+        net = _build_model(spec, recipe, size, info)
+    run.start(settings={"recipe": dataclasses.asdict(recipe), "precision": options.precision},
+              identity=dataclasses.asdict(spec), monitor="val_accuracy")
+    data = _make_data(source, spec, recipe, size, info, strategy, first_epoch=run.state.epoch)
+    with strategy.scope():
+        optimizer = make_optimizer(recipe, data.steps_per_epoch, recipe.batch_size)
+        if run.state.epoch:
+            _restore(run, net, optimizer, data.steps_per_epoch)
+        net.compile(optimizer=optimizer, loss=make_loss(recipe), metrics=_metrics(info.num_classes),
+                    jit_compile=jit)
+        prebuild_for_multiworker(net, strategy, info.num_classes)
+    guard = _fit(run, net, recipe, data, options)
+    if guard.tripped_at is not None:
+        raise TrainingDiverged(_divergence_message(guard.tripped_at, run))
+    if not run.chief:
+        return {"status": "worker-done", "epochs": run.state.epoch}
+    return _finish(run, spec, recipe, info, data, options, size, start)
+
+
+def _build_model(spec, recipe, size, info):
+    overrides = dict(spec.model_overrides)
+    overrides.update(input_shape=(*size, info.channels), num_classes=info.num_classes)
+    if recipe.drop_path_rate is not None:
+        overrides["drop_path_rate"] = recipe.drop_path_rate
+    return create_model(spec.model, seed=spec.seed, **overrides)
+
+
+def _make_data(source, spec, recipe, size, info, strategy, first_epoch):
+    train_arrays, val_arrays = _train_and_validation(source, size, spec.validation_fraction)
+    test_arrays = load_arrays(source, held_out_split(source, image_size=size), image_size=size)
+    keep, _ = _stratified_split(train_arrays["labels"], spec.train_fraction, spec.seed)
+    replicas = strategy.num_replicas_in_sync
+    drop = replicas > 1 and len(keep) >= recipe.batch_size
+    steps = len(keep) // recipe.batch_size if drop else math.ceil(len(keep) / recipe.batch_size)
+    train_ds = make_dataset(
+        train_arrays["images"][keep], train_arrays["labels"][keep], info.num_classes,
+        mean=info.mean, std=info.std, batch_size=recipe.batch_size, training=True, seed=spec.seed,
+        drop_remainder=drop, epochs=(first_epoch, recipe.epochs),
+    )
+    augment = make_augmenter(recipe, info.mean, info.std, seed=spec.seed)
+    if augment is not None:
+        import tensorflow as tf
+
+        train_ds = train_ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    val_ds, test_ds = (
+        distribute_dataset(make_dataset(arrays["images"], arrays["labels"], info.num_classes, mean=info.mean,
+                                        std=info.std, batch_size=recipe.batch_size), strategy)
+        for arrays in (val_arrays, test_arrays)
+    )
+    return _Data(train=distribute_dataset(train_ds, strategy), validation=val_ds, test=test_ds,
+                 steps_per_epoch=steps, num_train=len(keep), num_validation=len(val_arrays["labels"]),
+                 num_test=len(test_arrays["labels"]))
+
+
+def _restore(run, net, optimizer, steps_per_epoch):
+    """Loads the run's weights and optimizer state into a freshly built model and optimizer.
+
+    The optimizer is the one the recipe makes now (its schedule and weight
+    decay exclusions), holding the saved moments and step count: a
+    deserialized optimizer would lose the exclusions and keep the old schedule.
+    """
+    saved = run.load_model(LAST)
+    _copy_variables(net.weights, saved.weights, run.file(LAST), "weight")
+    optimizer.build(net.trainable_variables)
+    if saved.optimizer is None:
+        raise RunFolderError(f"{run.file(LAST)} holds no optimizer state; it cannot be resumed.")
+    _copy_variables(optimizer.variables, saved.optimizer.variables, run.file(LAST), "optimizer variable")
+    steps = int(keras.ops.convert_to_numpy(optimizer.iterations))
+    expected = run.state.epoch * steps_per_epoch
+    if steps != expected:
+        raise RunFolderError(
+            f"{run.file(LAST)} has made {steps} optimizer steps but {run.file('state.json')} records "
+            f"{run.state.epoch} epoch(s) of {steps_per_epoch} steps ({expected}). The folder does not "
+            "describe one run: train into another folder."
+        )
+
+
+def _copy_variables(targets, sources, path, what):
+    if len(targets) != len(sources):
+        raise RunFolderError(f"{path} holds {len(sources)} {what}s; this run's model needs {len(targets)}. "
+                             "It was saved by another model: train into another folder.")
+    for target, source in zip(targets, sources):
+        if tuple(target.shape) != tuple(source.shape):
+            raise RunFolderError(f"{path}: {what} {source.path} has shape {tuple(source.shape)}, this run "
+                                 f"needs {tuple(target.shape)} for {target.path}.")
+        target.assign(source)
+
+
+def _fit(run, net, recipe, data, options):
+    guard = NanGuard()
+    callbacks = [guard, EpochCommit(run, guard, monitor="val_accuracy")]
+    if options.tensorboard and run.chief:
+        callbacks.append(keras.callbacks.TensorBoard(run.file("tensorboard")))
+    callbacks.extend(options.callbacks)
+    if run.state.epoch < recipe.epochs:
+        net.fit(
+            data.train, validation_data=data.validation, epochs=recipe.epochs, initial_epoch=run.state.epoch,
+            steps_per_epoch=data.steps_per_epoch, callbacks=callbacks, verbose=options.verbose,
+            shuffle=False,  # the dataset orders each epoch itself
+        )
+    return guard
+
+
+def _divergence_message(where, run):
+    kept = (f"The run folder {run.path!r} keeps epoch {run.state.epoch} (last.keras)"
+            if run.state.epoch else f"No epoch finished, so {run.path!r} holds no checkpoint yet")
+    return (
+        f"Training stopped: the loss became {where['loss']} at epoch {where['epoch']}, batch "
+        f"{where['batch']}. {kept}. Lower the learning rate (--base-learning-rate, the recipe field "
+        "base_learning_rate) or use float32, then resume (--resume): the new rate is applied."
+    )
+
+
+def _finish(run, spec, recipe, info, data, options, size, start):
+    final = run.load_model(BEST, compile=False)
+    scores = _test_scores(final, data.test, info.num_classes)
+    history = list(run.state.history)
+    plot_history(history, run.file("training_curves.png"), title=f"{spec.model} on {spec.dataset}")
+    if options.export:
+        _export_saved_model(final, run.file("saved_model"))
+    result = {
+        "model": spec.model,
+        "dataset": spec.dataset,
+        **scores,
+        "epochs": run.state.epoch,
+        "best_val_accuracy": run.state.best,
+        "best_epoch": max(history, key=lambda row: row.get("val_accuracy", -1))["epoch"],
+        "train_examples": data.num_train,
+        "validation_examples": data.num_validation,
+        "test_examples": data.num_test,
+        "image_size": list(size),
+        "params": int(final.count_params()),
+        "recipe": dataclasses.asdict(recipe),
+        "spec": dataclasses.asdict(spec),
+        "precision": options.precision,
+        "wall_seconds": round(time.time() - start, 2),
+        "out": run.path,
+    }
+    run.write_result(result)
+    return result
+
+
+def _export_saved_model(model, path):
+    """`model.export` into a temporary folder, then moved over `path`."""
+    tmp = f"{path}.tmp-export"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.export(tmp, verbose=False)
+    shutil.rmtree(path, ignore_errors=True)
+    os.rename(tmp, path)
 
 
 def _evaluation_loss():
@@ -53,8 +475,7 @@ def _test_scores(model, ds, num_classes):
 def _stratified_split(labels, fraction, seed):
     """Indices of a stratified `fraction` of the examples (at least one per
     class), and of the rest; both sorted."""
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"train_fraction must be in (0, 1], got {fraction}.")
+    fraction = check_float("train_fraction", fraction, 0.0, 1.0, min_inclusive=False)
     rng = np.random.default_rng(seed)
     keep = []
     for label in np.unique(labels):
@@ -64,250 +485,29 @@ def _stratified_split(labels, fraction, seed):
     return keep, np.setdiff1d(np.arange(len(labels)), keep)
 
 
-def _train_and_validation(dataset, size, validation_fraction, seed):
+def _train_and_validation(dataset, size, validation_fraction):
     """Training arrays and validation arrays (for picking the best epoch).
 
     The test split is never used to pick a checkpoint: a data set's own
     validation split is used when it has one, else a stratified
-    `validation_fraction` of the training split is held out (fixed seed, so
-    a resumed run holds out the same examples).
+    `validation_fraction` of the training split is held out.
     """
     train = load_arrays(dataset, "train", image_size=size)
-    if "validation" in dataset_info(dataset).num_examples and held_out_split(dataset) != "validation":
+    if "validation" in dataset_info(dataset, image_size=size).num_examples \
+            and held_out_split(dataset, image_size=size) != "validation":
         return train, load_arrays(dataset, "validation", image_size=size)
-    held, rest = _stratified_split(train["labels"], validation_fraction, seed=12345)
+    held, rest = _stratified_split(train["labels"], validation_fraction, seed=VALIDATION_SPLIT_SEED)
     pick = lambda idx: {"images": train["images"][idx], "labels": train["labels"][idx]}  # noqa: E731
     return pick(rest), pick(held)
 
 
-def _prebuild_for_multiworker(net, strategy, num_classes):
-    """Works around Keras 3.15 under MultiWorkerMirroredStrategy.
-
-    `fit` builds the compiled metrics by `strategy.reduce`-ing a tuple of
-    per-replica batches, which the collective strategy rejects ("unsupported
-    type PerReplica"). The same state is built here from symbolic inputs,
-    and Keras' step, now redundant, is skipped for this model. Its "mean"
-    reduction of the logged scalars across workers also fails (it reduces
-    over axis 0, which a scalar lacks), so the steps log 1-vectors instead.
-    """
-    import tensorflow as tf
-
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return
-    images = keras.KerasTensor((None, *net.input_shape[1:]))
-    labels = keras.KerasTensor((None, num_classes))
-    with strategy.scope():
-        net._symbolic_build(data_batch=(images, labels))
-    net._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
-
-    def as_vectors(step):
-        return lambda data: {k: keras.ops.reshape(v, (1,)) for k, v in step(data).items()}
-
-    net.train_step, net.test_step = as_vectors(net.train_step), as_vectors(net.test_step)
-
-
-def _distribute(ds, strategy):
-    import tensorflow as tf
-
-    if strategy.num_replicas_in_sync > 1 or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        options = tf.data.Options()
-        # In-memory data has no files to shard by: shard by element instead.
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        ds = ds.with_options(options)
-    return ds
-
-
-def train(
-    model="nest_nano_16",
-    dataset="digits",
-    out=None,
-    recipe="small",
-    epochs=None,
-    batch_size=None,
-    image_size=None,
-    strategy="auto",
-    jit_compile="auto",
-    precision="float32",
-    resume=False,
-    seed=0,
-    train_fraction=1.0,
-    validation_fraction=0.1,
-    tensorboard=True,
-    export=True,
-    verbose="auto",
-    model_overrides=None,
-    recipe_overrides=None,
-    callbacks=(),
-    tpu=None,
-):
-    """Trains a named model on a data set with a recipe; returns a result dict.
-
-    Args:
-        model: a name from `keras_nest.list_models()` (NesT or ViT).
-        dataset: `"digits"`, `"shapes"`, `"tfds:NAME"`, `"folder:PATH"`.
-        out: run folder; defaults to a new `runs/{model}-{dataset}[-N]`.
-        recipe: `"small"`, `"cifar"`, `"imagenet"` or a `Recipe`;
-            `epochs`, `batch_size` and `recipe_overrides` replace its fields.
-        image_size: input side (or `(h, w)`); defaults to the model's.
-        strategy, jit_compile, precision: see `keras_nest.training.distribute`.
-        resume: continue the run in `out` from its last epoch, with its
-            optimizer state. Without it, an existing run is never overwritten.
-        seed: seeds weights, shuffling and augmentation.
-        train_fraction: stratified fraction of the training split to use.
-        validation_fraction: share of the training split held out to pick
-            the best epoch, for data sets without a validation split. The
-            test split only ever serves the final evaluation.
-        model_overrides: extra `create_model` arguments.
-
-    Returns:
-        A dict with `test_accuracy` (top-1), `test_top5_accuracy` where there
-        are more than 5 classes, `epochs`, `wall_seconds`, paths, and more.
-
-    Raises:
-        TrainingDiverged: the loss became NaN; `last.keras` is the last good epoch.
-    """
-    start = time.time()
-    explicit = {"epochs": epochs, "batch_size": batch_size}
-    recipe = get_recipe(recipe, **{**(recipe_overrides or {}), **{k: v for k, v in explicit.items() if v}})
-    dataset_label = dataset if isinstance(dataset, str) else "arrays"
-    if out is None:  # a fresh folder per run, so repeating a command never collides
-        stem = os.path.join("runs", f"{model}-{dataset_slug(dataset_label)}")
-        out, n = stem, 1
-        while os.path.exists(out):
-            n += 1
-            out = f"{stem}-{n}"
-    keras.utils.set_random_seed(seed)
-    previous_policy = keras.config.dtype_policy()
-    set_precision(precision)
-    try:
-        return _train(locals(), recipe, out, start)
-    finally:
-        keras.config.set_dtype_policy(previous_policy)
-
-
-def _train(args, recipe, out, start):
-    name, dataset, seed = args["model"], args["dataset"], args["seed"]
-    state = checkpoints.read_json(os.path.join(out, checkpoints.STATE))
-    last_path = os.path.join(out, checkpoints.LAST)
-    if state and not args["resume"]:
-        raise FileExistsError(
-            f"{out!r} already holds a run (epoch {state['epoch']}). Pass resume=True "
-            "(--resume) to continue it, or choose another output folder."
-        )
-    info = dataset_info(dataset)
-    _, config = preset_config(name, **(args["model_overrides"] or {}))
-    if args["image_size"] is not None:
-        size = args["image_size"]
-        size = (size, size) if isinstance(size, int) else tuple(size)
-    else:
-        size = tuple(config["input_shape"][:2])
-    overrides = dict(args["model_overrides"] or {})
-    overrides.update(input_shape=(*size, info.channels), num_classes=info.num_classes)
-    if recipe.drop_path_rate is not None:
-        overrides["drop_path_rate"] = recipe.drop_path_rate
-
-    strategy = resolve_strategy(args["strategy"], tpu=args["tpu"])
-    jit = resolve_jit_compile(args["jit_compile"], strategy)
-    with strategy.scope():
-        # Built before any data is read, so a bad size or config fails at once.
-        net = create_model(name, seed=seed, **overrides)
-
-    train_arrays, val_arrays = _train_and_validation(dataset, size, args["validation_fraction"], seed)
-    test_arrays = load_arrays(dataset, held_out_split(dataset), image_size=size)
-    keep, _ = _stratified_split(train_arrays["labels"], args["train_fraction"], seed)
-    num_train = len(keep)
-    replicas = strategy.num_replicas_in_sync
-    train_ds = make_dataset(
-        train_arrays["images"][keep], train_arrays["labels"][keep], info.num_classes,
-        mean=info.mean, std=info.std, batch_size=recipe.batch_size, training=True, seed=seed,
-        drop_remainder=replicas > 1 and num_train >= recipe.batch_size,
-    )
-    augment = make_augmenter(recipe, info.mean, info.std, seed=seed)
-    if augment is not None:
-        import tensorflow as tf
-
-        train_ds = train_ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-    val_ds, test_ds = (
-        _distribute(
-            make_dataset(arrays["images"], arrays["labels"], info.num_classes,
-                         mean=info.mean, std=info.std, batch_size=recipe.batch_size),
-            strategy,
-        )
-        for arrays in (val_arrays, test_arrays)
-    )
-    train_ds = _distribute(train_ds, strategy)
-    steps_per_epoch = (num_train // recipe.batch_size) if replicas > 1 else math.ceil(num_train / recipe.batch_size)
-
-    initial_epoch, history, best = 0, [], None
-    with strategy.scope():
-        if args["resume"] and state:
-            net = keras.saving.load_model(last_path)
-            optimizer = net.optimizer
-            initial_epoch, best = state["epoch"], state.get("best")
-            history = checkpoints.read_json(os.path.join(out, checkpoints.HISTORY), [])
-        else:
-            optimizer = make_optimizer(recipe, steps_per_epoch, recipe.batch_size)
-        net.compile(
-            optimizer=optimizer, loss=make_loss(recipe), metrics=_metrics(info.num_classes),
-            jit_compile=jit,
-        )
-        _prebuild_for_multiworker(net, strategy, info.num_classes)
-
-    os.makedirs(out, exist_ok=True)
-    guard = checkpoints.NanGuard()
-    saver = checkpoints.RunCheckpoint(out, nan_guard=guard, history=history, best=best)
-    callbacks = [guard, saver, keras.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=initial_epoch > 0)]
-    if args["tensorboard"]:
-        callbacks.append(keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")))
-    callbacks.extend(args["callbacks"])
-    if initial_epoch < recipe.epochs:
-        net.fit(
-            train_ds, validation_data=val_ds, epochs=recipe.epochs, initial_epoch=initial_epoch,
-            callbacks=callbacks, verbose=args["verbose"], shuffle=False,  # the dataset shuffles itself
-        )
-    if guard.tripped_at is not None:
-        raise TrainingDiverged(
-            f"Training stopped: the loss became {guard.tripped_at['loss']} at epoch "
-            f"{guard.tripped_at['epoch']}, batch {guard.tripped_at['batch']}. The last good "
-            f"checkpoint is kept in {out!r} (epoch {len(saver.history)}). Lower the learning "
-            "rate (recipe field base_learning_rate / --lr) or use float32, then --resume."
-        )
-    if not saver.chief:
-        return {"status": "worker-done", "epochs": len(saver.history)}
-
-    best_path = os.path.join(out, checkpoints.BEST)
-    final = keras.saving.load_model(best_path) if os.path.exists(best_path) else net
-    scores = _test_scores(final, test_ds, info.num_classes)
-    plot_history(saver.history, os.path.join(out, "training_curves.png"), title=f"{name} on {dataset}")
-    if args["export"]:
-        final.export(os.path.join(out, "saved_model"), verbose=False)
-    result = {
-        "model": name,
-        "dataset": dataset if isinstance(dataset, str) else "arrays",
-        **scores,
-        "epochs": len(saver.history),
-        "best_val_accuracy": saver.best,
-        "best_epoch": max(saver.history, key=lambda row: row.get("val_accuracy", -1))["epoch"]
-        if saver.history else None,
-        "train_examples": num_train,
-        "validation_examples": int(len(val_arrays["labels"])),
-        "test_examples": int(len(test_arrays["labels"])),
-        "image_size": list(size),
-        "params": int(final.count_params()),
-        "recipe": recipe.name,
-        "wall_seconds": round(time.time() - start, 2),
-        "out": out,
-    }
-    checkpoints.write_json(os.path.join(out, "result.json"), result)
-    return result
-
-
 def evaluate(model_path, dataset, split=None, batch_size=128):
     """Top-1 (and top-5 with > 5 classes) of a saved model on a data set split."""
+    check_int("batch_size", batch_size, minimum=1)
     model = load_saved_model(model_path)
-    info = dataset_info(dataset)
     size = tuple(model.input_shape[1:3])
-    split = split or held_out_split(dataset)
+    info = dataset_info(dataset, image_size=size)
+    split = split or held_out_split(dataset, image_size=size)
     if model.output_shape[-1] != info.num_classes:
         raise ValueError(
             f"The model predicts {model.output_shape[-1]} classes but {dataset!r} has {info.num_classes}."
