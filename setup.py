@@ -23,7 +23,7 @@ setup(
     python_requires=">=3.10",
     install_requires=requirements(),
     extras_require={
-        "test": ["pytest>=8", "safetensors>=0.4", "jupytext>=1.16", "hypothesis>=6.100"],
+        "test": ["pytest>=8", "safetensors>=0.4", "jupytext>=1.16", "hypothesis>=6.100", "ruff>=0.5"],
         "plots": ["matplotlib>=3.7"],
         "tfds": ["tensorflow-datasets>=4.9"],
         "torch": ["torch>=2.1", "timm>=1.0", "safetensors>=0.4"],

@@ -101,7 +101,7 @@ def plot(table, args):
                                    ("fraction", "fraction of training data", "data_efficiency.png", True)):
         fig, axes = plt.subplots(1, len(table), figsize=(5 * len(table), 4), squeeze=False)
         for ax, (dataset, families) in zip(axes[0], sorted(table.items())):
-            for family, entry in sorted(families.items()):
+            for _family, entry in sorted(families.items()):
                 points = sorted((float(x), y) for x, y in entry[key].items())
                 if points:
                     ax.plot(*zip(*points), marker="o", label=f"{entry['model']} ({entry['params']:,} params)")

@@ -26,8 +26,8 @@ import argparse
 import json
 import sys
 
-import torch
 import timm
+import torch
 from timm.models.nest import Nest
 
 from timing import time_loop

@@ -74,7 +74,7 @@ pixels.
 
 model = keras_nest.create_model("nest_micro_64", num_classes=7)
 for level, layout in enumerate(model.geometry):
-    print(f"level {level}: {layout['grid_size']} blocks of {layout['block_size']} tokens")
+    print(f"level {level}: {layout.grid_size} blocks of {layout.block_size} tokens")
 
 """
 ## Training on `shapes`
@@ -152,7 +152,7 @@ print("object box:", test["boxes"][0].tolist())
 """
 `explain_figure` draws it all for one raw image: the GradCAT path as nested
 boxes, the CAM overlay and the top classes. The command line does the same
-with `keras-nest explain IMAGE --model-path best.keras --out explain.png`.
+with `keras-nest explain image IMAGE --model-path best.keras --out explain.png`.
 """
 
 figure = explain.explain_figure(model, test["images"][0], info.mean, info.std, info.class_names)

@@ -128,17 +128,19 @@ model.summary()
 """
 ## The block hierarchy
 
-A NesT model knows how its levels are laid out. `model.geometry` lists, for
-every level, how many blocks there are per side (`grid_size`), how many tokens
-each block holds per side (`block_size`), and the size of the token plane they
-form together (`plane_size`).
+A NesT model knows how its levels are laid out. `model.geometry` holds, for
+every level, a `LevelGeometry`: how many blocks there are per side
+(`grid_size`), how many tokens each block holds per side (`block_size`), and
+the size of the token plane they form together (`plane_size`). The levels
+themselves are `model.levels`, the block aggregations between them
+`model.aggregations`.
 """
 
 for level, layout in enumerate(model.geometry):
     width = model.nest_config["embed_dims"][level]
     print(
-        f"level {level}: {layout['grid_size']} blocks of {layout['block_size']} "
-        f"tokens, plane {layout['plane_size']}, {width} channels"
+        f"level {level}: {layout.grid_size} blocks of {layout.block_size} "
+        f"tokens, plane {layout.plane_size}, {width} channels"
     )
 
 """

@@ -4,6 +4,8 @@ import json
 import os
 import tempfile
 
+from keras_nest.errors import InvalidValueError
+
 TEMPORARY_PREFIX = ".tmp-"
 
 
@@ -60,4 +62,4 @@ def read_json(path, default=None):
         try:
             return json.load(f)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ValueError(f"{path} is not valid JSON ({error}); repair or remove it.") from None
+            raise InvalidValueError(f"{path} is not valid JSON ({error}); repair or remove it.") from None

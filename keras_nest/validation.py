@@ -1,10 +1,11 @@
 """Argument checks at the public boundary: one message style for every bad input.
 
-Every check raises `TypeError` (wrong kind of value) or `ValueError` (right
-kind, wrong value) with a message that names the argument, shows the value
+Every check raises `InvalidTypeError` (a `TypeError`: wrong kind of value)
+or `InvalidValueError` (a `ValueError`: right kind, wrong value), both
+`keras_nest.errors.InputError`s, with a message that names the argument, shows the value
 given and says what would work, e.g.::
 
-    ValueError: epochs must be an int >= 1, got 0.
+    keras_nest.errors.InvalidValueError: epochs must be an int >= 1, got 0.
 
 The CLI turns both into a one-line error with exit status 2. `bool` is not
 accepted where an int is meant (`True` would silently become 1), and
@@ -18,13 +19,15 @@ Example:
 >>> check_int("epochs", 0, minimum=1)
 Traceback (most recent call last):
     ...
-ValueError: epochs must be an int >= 1, got 0.
+keras_nest.errors.InvalidValueError: epochs must be an int >= 1, got 0.
 """
 
 import math
 import numbers
 
 import numpy as np
+
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 
 
 def describe(value):
@@ -41,10 +44,10 @@ def check_int(name, value, minimum=None, maximum=None):
     """
     bounds = _bounds_text(minimum, maximum)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int{bounds}, got {describe(value)}.")
+        raise InvalidTypeError(f"{name} must be an int{bounds}, got {describe(value)}.")
     value = int(value)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ValueError(f"{name} must be an int{bounds}, got {value}.")
+        raise InvalidValueError(f"{name} must be an int{bounds}, got {value}.")
     return value
 
 
@@ -59,12 +62,12 @@ def check_float(name, value, minimum=None, maximum=None, min_inclusive=True, max
     high = "" if maximum is None else f" {'<=' if max_inclusive else '<'} {maximum:g}"
     bounds = low + (" and" if low and high else "") + high
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number{bounds}, got {describe(value)}.")
+        raise InvalidTypeError(f"{name} must be a number{bounds}, got {describe(value)}.")
     value = float(value)
     too_low = minimum is not None and (value < minimum if min_inclusive else value <= minimum)
     too_high = maximum is not None and (value > maximum if max_inclusive else value >= maximum)
     if not math.isfinite(value) or too_low or too_high:
-        raise ValueError(f"{name} must be a finite number{bounds}, got {value}.")
+        raise InvalidValueError(f"{name} must be a finite number{bounds}, got {value}.")
     return value
 
 
@@ -72,14 +75,14 @@ def check_bool(name, value):
     """`value` if it is a bool (or numpy bool); strings such as `"False"` are refused."""
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    raise TypeError(f"{name} must be True or False, got {describe(value)}.")
+    raise InvalidTypeError(f"{name} must be True or False, got {describe(value)}.")
 
 
 def check_choice(name, value, choices):
     """`value` if it is one of `choices`."""
     if value not in choices:
         shown = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {shown}; got {value!r}.")
+        raise InvalidValueError(f"{name} must be one of {shown}; got {value!r}.")
     return value
 
 
@@ -91,9 +94,9 @@ def check_int_tuple(name, value, length=None, minimum=1):
         ValueError: wrong length or an entry out of range.
     """
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-        raise TypeError(f"{name} must be a tuple of ints, got {describe(value)}.")
+        raise InvalidTypeError(f"{name} must be a tuple of ints, got {describe(value)}.")
     if length is not None and len(value) != length:
-        raise ValueError(f"{name} must have {length} entries, got {len(value)}: {tuple(value)!r}.")
+        raise InvalidValueError(f"{name} must have {length} entries, got {len(value)}: {tuple(value)!r}.")
     return tuple(check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value))
 
 

@@ -1,6 +1,13 @@
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# One import style for test helpers: tests/ is on sys.path, so test files write
+# `from layer_checks import ...` and `from kill_during_training import ...`.
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+if TESTS_DIR not in sys.path:
+    sys.path.insert(0, TESTS_DIR)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -12,9 +12,9 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-import keras  # noqa: E402
 
 import keras_nest  # noqa: E402
 from keras_nest.training import get_recipe, make_loss, make_optimizer  # noqa: E402

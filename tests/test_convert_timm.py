@@ -91,7 +91,8 @@ def test_bad_checkpoints_raise_clear_errors(fixture, tmp_path):
     before = [keras.ops.convert_to_numpy(w) for w in model.weights]
     with pytest.raises(ValueError, match="Missing from checkpoint: \\['levels.2.transformer_encoder.1"):
         load_timm_weights(model, {k: v for k, v in state.items() if "encoder.1." not in k})
-    with pytest.raises(ValueError, match=r"head.weight: checkpoint \(10, 64\) \(Keras layout \(64, 10\)\) vs model \(64, 3\).*skip_mismatch"):
+    expected = r"head.weight: checkpoint \(10, 64\) \(Keras layout \(64, 10\)\) vs model \(64, 3\).*skip_mismatch"
+    with pytest.raises(ValueError, match=expected):
         load_timm_weights(model_for(config, num_classes=3), state)
     # Nothing is written when a load fails.
     for w, b in zip(model.weights, before):

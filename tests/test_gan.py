@@ -13,7 +13,7 @@ from keras import ops
 import keras_nest
 from keras_nest.gan import GAN, diff_augment, get_losses
 from keras_nest.layers import BlockDeaggregation, block_children
-from keras_nest.models.gan_presets import GENERATOR_PRESETS
+from keras_nest.presets import get_preset, list_presets
 from layer_checks import check_layer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,18 +22,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 @pytest.mark.parametrize("name", keras_nest.list_generators())
 def test_generators_make_images_in_range(name):
     g = keras_nest.create_generator(name)
-    side = GENERATOR_PRESETS[name]["config"]["image_size"]
+    side = get_preset(name, "generator").config["image_size"]
     images = ops.convert_to_numpy(g(np.random.default_rng(0).normal(size=(2, g.latent_dim)).astype("float32")))
     assert images.shape == (2, side, side, 3)
     assert images.min() >= -1.0 and images.max() <= 1.0 and images.std() > 0
 
 
 def test_sagan_baselines_match_nest_capacity():
-    for name, preset in GENERATOR_PRESETS.items():
-        if "matches" in preset:
-            ours = keras_nest.create_generator(preset["matches"]).count_params()
-            theirs = keras_nest.create_generator(name).count_params()
-            assert abs(theirs / ours - 1) <= 0.15, (name, theirs, ours)
+    for preset in list_presets("generator"):
+        if preset.matches:
+            ours = keras_nest.create_generator(preset.matches).count_params()
+            theirs = keras_nest.create_generator(preset.name).count_params()
+            assert abs(theirs / ours - 1) <= 0.15, (preset.name, theirs, ours)
     assert keras_nest.create_generator("nest_gan_32").count_params() == 4_419_203
     assert keras_nest.create_generator("sagan_32").count_params() == 4_369_543
 
@@ -245,41 +245,6 @@ def test_cli_gan_sample(gan_run, tmp_path, capsys):
     image = keras.utils.load_img(grid)
     assert image.size == (3 * 17 + 1, 3 * 17 + 1)  # 3x3 tiles of 16 px with 1-px gaps
     assert cli.main(["gan", "sample", "--model-path", str(tmp_path / "missing.keras")]) == 2
-
-
-def test_classifier_extractor_separates_real_from_noise(tmp_path):
-    from keras_nest.data import real_images
-    from keras_nest.metrics import classifier_extractor, frechet_distance, generator_distances
-
-    extractor = classifier_extractor("digits", 16, cache_dir=str(tmp_path), epochs=4)
-    assert extractor.name == "digits-cnn" and extractor.info["test_accuracy"] > 0.8
-    train, test = real_images("digits", 16), real_images("digits", 16, split="test")
-    floor = frechet_distance(extractor.features(train), extractor.features(test))
-    scores = generator_distances(keras_nest.create_generator("nest_gan_tiny"), test, extractor,
-                                 num_samples=300, kid_subset_size=200, kid_subsets=10)
-    assert set(scores) == {"FD-digits-cnn", "KD-digits-cnn", "KD-digits-cnn-std"}
-    assert scores["FD-digits-cnn"] > 20 * floor
-    cached = classifier_extractor("digits", 16, cache_dir=str(tmp_path), epochs=4)  # from disk
-    np.testing.assert_allclose(cached.features(test[:5]), extractor.features(test[:5]), atol=1e-5)
-
-
-def test_inception_extractor_reads_only_local_weights(tmp_path):
-    from keras_nest.metrics import inception_extractor
-
-    with pytest.raises(FileNotFoundError, match="never downloads"):
-        inception_extractor(str(tmp_path / "missing.weights.h5"))
-
-
-@pytest.mark.slow
-def test_inception_extractor_from_a_local_file(tmp_path):
-    from keras_nest.metrics import inception_extractor
-
-    path = tmp_path / "inception_notop.weights.h5"
-    keras.applications.InceptionV3(include_top=False, pooling="avg", weights=None,
-                                   input_shape=(299, 299, 3)).save_weights(path)
-    extractor = inception_extractor(str(path))
-    features = extractor.features(np.zeros((2, 32, 32, 3), np.float32))
-    assert extractor.name == "inception" and features.shape == (2, 2048)
 
 
 def test_cli_gan_train_with_scores(tmp_path, capsys, monkeypatch):

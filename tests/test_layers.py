@@ -4,7 +4,10 @@ import pytest
 from keras import ops
 
 from keras_nest import layers
-from tests.layer_checks import assert_close, check_layer, check_serialization
+from keras_nest.models.nest_generator import ToImage
+from keras_nest.models.sagan import SelfAttention2D, SumPool
+from keras_nest.models.vit import TakeToken
+from layer_checks import check_layer, check_serialization, run_layer_test
 
 # --- numpy references, written from the paper/official definitions ---------
 
@@ -234,7 +237,13 @@ def test_transformer_block_matches_reference(rng, approximate):
 
     h = np_layer_norm(x, w["norm1/gamma"], w["norm1/beta"])
     y = x + np_attention(
-        h, w["attention/qkv_kernel"], w["attention/qkv_bias"], w["attention/output_kernel"], w["attention/output_bias"], 2, 2
+        h,
+        w["attention/qkv_kernel"],
+        w["attention/qkv_bias"],
+        w["attention/output_kernel"],
+        w["attention/output_bias"],
+        2,
+        2,
     )
     h = np_layer_norm(y, w["norm2/gamma"], w["norm2/beta"])
     y = y + gelu(h @ w["fc1/kernel"] + w["fc1/bias"]) @ w["fc2/kernel"] + w["fc2/bias"]
@@ -335,3 +344,107 @@ def test_layers_run_under_mixed_precision(rng):
     out = level(rng.normal(size=(1, 4, 4, 8)).astype("float32"))
     assert keras.backend.standardize_dtype(out.dtype) == "bfloat16"
     assert all(w.dtype == "float32" for w in level.weights)
+
+
+# --- run_layer_test: the shared contract, for every layer -------------------
+# Config and serialization round trips, .keras save/load in a functional model,
+# eager vs XLA-compiled predict, mixed_float16/mixed_bfloat16, output shapes.
+# Columns: layer class, constructor kwargs, input shape, output shape, trainable weights.
+
+LAYER_CASES = {
+    "PatchEmbedding": (layers.PatchEmbedding, dict(embed_dim=5, patch_size=2), (2, 4, 6, 3), (2, 2, 3, 5), 2),
+    "BlockPartition": (layers.BlockPartition, dict(block_size=(2, 2)), (2, 4, 6, 3), (2, 6, 4, 3), 0),
+    "BlockPartition_inverse": (
+        layers.BlockPartition,
+        dict(block_size=(2, 2), grid_size=(2, 3), inverse=True),
+        (2, 6, 4, 3),
+        (2, 4, 6, 3),
+        0,
+    ),
+    "PositionEmbedding": (layers.PositionEmbedding, {}, (2, 4, 9, 8), (2, 4, 9, 8), 1),
+    "LocalSelfAttention": (
+        layers.LocalSelfAttention,
+        dict(num_heads=2, num_key_value_heads=1, dropout=0.1),
+        (2, 3, 5, 8),
+        (2, 3, 5, 8),
+        4,
+    ),
+    "TransformerBlock": (
+        layers.TransformerBlock,
+        dict(num_heads=2, drop_path_rate=0.1, dropout=0.1, seed=1),
+        (2, 3, 4, 8),
+        (2, 3, 4, 8),
+        12,
+    ),
+    "DropPath": (layers.DropPath, dict(rate=0.25, seed=3), (4, 2, 3), (4, 2, 3), 0),
+    "NestLevel": (
+        layers.NestLevel,
+        dict(num_layers=2, num_heads=2, num_key_value_heads=1, drop_path_rates=[0.0, 0.1], seed=4),
+        (2, 4, 9, 8),
+        (2, 4, 9, 8),
+        1 + 2 * 12,
+    ),
+    "BlockAggregation": (
+        layers.BlockAggregation,
+        dict(filters=6, grid_size=(2, 2), block_size=(2, 3)),
+        (2, 4, 6, 4),
+        (2, 1, 6, 6),
+        4,
+    ),
+    "BlockDeaggregation": (
+        layers.BlockDeaggregation,
+        dict(filters=8, grid_size=2, block_size=2),
+        (2, 4, 4, 6),
+        (2, 16, 4, 8),
+        2,
+    ),
+    "PixelShuffleUpsample": (layers.PixelShuffleUpsample, dict(filters=3), (2, 2, 3, 4), (2, 4, 6, 3), 2),
+    "ClassToken": (layers.ClassToken, {}, (2, 2, 4, 8), (2, 2, 5, 8), 1),
+    # Layers private to the models (ViT head, NesT generator output, SAGAN).
+    "TakeToken": (TakeToken, {}, (2, 1, 5, 8), (2, 8), 0),
+    "ToImage": (ToImage, dict(grid_size=2, block_size=2, patch_size=2), (2, 4, 4, 12), (2, 8, 8, 3), 0),
+    "SumPool": (SumPool, {}, (2, 4, 4, 3), (2, 3), 0),
+    "SelfAttention2D": (SelfAttention2D, {}, (2, 4, 4, 16), (2, 4, 4, 16), 9),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_CASES))
+def test_layer_contract(name, rng):
+    layer_cls, kwargs, input_shape, output_shape, trainable = LAYER_CASES[name]
+    x = rng.normal(size=input_shape).astype("float32")
+    run_layer_test(
+        layer_cls,
+        kwargs,
+        x,
+        output_shape,
+        expected_num_trainable_weights=trainable,
+    )
+
+
+def test_every_layer_has_a_contract_case():
+    """A new public layer must join LAYER_CASES."""
+    public = {name for name in layers.__all__ if isinstance(getattr(layers, name), type)}
+    covered = {case[0].__name__ for case in LAYER_CASES.values()}
+    assert public <= covered, public - covered
+    assert {"TakeToken", "ToImage", "SumPool", "SelfAttention2D"} <= covered
+
+
+class _ForgetsItsConfig(keras.layers.Layer):
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, x):
+        return x * self.scale
+
+
+class _IgnoresItsPolicy(keras.layers.Layer):
+    def call(self, x):
+        return ops.cast(x, "float32") * 2.0
+
+
+@pytest.mark.parametrize("layer_cls, kwargs", [(_ForgetsItsConfig, dict(scale=2.0)), (_IgnoresItsPolicy, {})])
+def test_run_layer_test_catches_broken_layers(layer_cls, kwargs):
+    x = np.ones((2, 3), "float32")
+    with pytest.raises((AssertionError, TypeError)):
+        run_layer_test(layer_cls, kwargs, x, (2, 3), run_saving_check=False, run_compiled_check=False)

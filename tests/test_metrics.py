@@ -1,9 +1,11 @@
-"""Fréchet and kernel distances against closed forms."""
+"""Fréchet and kernel distances against closed forms; the offline feature extractors."""
 
+import keras
 import numpy as np
 import pytest
 from scipy import linalg
 
+import keras_nest
 from keras_nest.metrics import frechet_distance, gaussian_statistics, kernel_distance
 
 
@@ -71,3 +73,41 @@ def test_bad_features(metric):
         metric(np.full((10, 4), np.nan), good)
     with pytest.raises(ValueError, match="at least 2 rows"):
         metric(np.zeros((1, 4)), good)
+
+
+# --- feature extractors (moved from test_gan.py) ----------------------------
+
+
+def test_classifier_extractor_separates_real_from_noise(tmp_path):
+    from keras_nest.data import real_images
+    from keras_nest.metrics import classifier_extractor, frechet_distance, generator_distances
+
+    extractor = classifier_extractor("digits", 16, cache_dir=str(tmp_path), epochs=4)
+    assert extractor.name == "digits-cnn" and extractor.info["test_accuracy"] > 0.8
+    train, test = real_images("digits", 16), real_images("digits", 16, split="test")
+    floor = frechet_distance(extractor.features(train), extractor.features(test))
+    scores = generator_distances(keras_nest.create_generator("nest_gan_tiny"), test, extractor,
+                                 num_samples=300, kid_subset_size=200, kid_subsets=10)
+    assert set(scores) == {"FD-digits-cnn", "KD-digits-cnn", "KD-digits-cnn-std"}
+    assert scores["FD-digits-cnn"] > 20 * floor
+    cached = classifier_extractor("digits", 16, cache_dir=str(tmp_path), epochs=4)  # from disk
+    np.testing.assert_allclose(cached.features(test[:5]), extractor.features(test[:5]), atol=1e-5)
+
+
+def test_inception_extractor_reads_only_local_weights(tmp_path):
+    from keras_nest.metrics import inception_extractor
+
+    with pytest.raises(FileNotFoundError, match="never downloads"):
+        inception_extractor(str(tmp_path / "missing.weights.h5"))
+
+
+@pytest.mark.slow
+def test_inception_extractor_from_a_local_file(tmp_path):
+    from keras_nest.metrics import inception_extractor
+
+    path = tmp_path / "inception_notop.weights.h5"
+    keras.applications.InceptionV3(include_top=False, pooling="avg", weights=None,
+                                   input_shape=(299, 299, 3)).save_weights(path)
+    extractor = inception_extractor(str(path))
+    features = extractor.features(np.zeros((2, 32, 32, 3), np.float32))
+    assert extractor.name == "inception" and features.shape == (2, 2048)

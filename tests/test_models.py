@@ -52,8 +52,8 @@ def test_list_models_and_unknown_names():
 def test_structure_of_the_imagenet_tiny_model():
     model = keras_nest.create_model("nest_tiny_imagenet")
     geometry = model.geometry
-    assert [g["grid_size"] for g in geometry] == [(4, 4), (2, 2), (1, 1)]
-    assert all(g["block_size"] == (14, 14) for g in geometry)
+    assert [g.grid_size for g in geometry] == [(4, 4), (2, 2), (1, 1)]
+    assert all(g.block_size == (14, 14) for g in geometry)
     shapes = [tuple(model.get_layer(f"level_{i}").position_embedding.embedding.shape) for i in range(3)]
     assert shapes == [(1, 16, 196, 96), (1, 4, 196, 192), (1, 1, 196, 384)]
     level2 = model.get_layer("level_2")
@@ -111,7 +111,7 @@ def test_feature_pyramid(rng):
 
 def test_non_square_and_other_resolutions(rng):
     model = keras_nest.create_model("nest_tiny_imagenet", input_shape=(224, 320, 3), num_classes=3)
-    assert model.geometry[0]["block_size"] == (14, 20)
+    assert model.geometry[0].block_size == (14, 20)
     assert tuple(model.get_layer("level_2").position_embedding.embedding.shape) == (1, 1, 280, 384)
     small = keras_nest.create_model("nest_nano_16", input_shape=(16, 32, 3), feature_pyramid=True)
     out = small(rng.normal(size=(1, 16, 32, 3)).astype("float32"))
@@ -134,7 +134,7 @@ def test_impossible_input_sizes_raise(name, shape, message):
 
 
 def test_level_geometry_helper():
-    assert level_geometry((384, 384), 4, 3)[0]["block_size"] == (24, 24)
+    assert level_geometry((384, 384), 4, 3)[0].block_size == (24, 24)
     with pytest.raises(ValueError, match="static image size"):
         level_geometry((None, 32), 1, 3)
 

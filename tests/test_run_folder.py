@@ -14,10 +14,9 @@ from keras_nest import cli
 from keras_nest.io_utils import write_json
 from keras_nest.training import RunFolder, RunFolderError, TrainingDiverged, train
 from keras_nest.training.run_folder import COMMIT, LOCK, STAGING
+from kill_during_training import KILL_CONFIG
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from kill_during_training import KILL_CONFIG  # noqa: E402
 
 # 1,295 digits after the validation hold-out; 25% = 324 images = 11 batches of 32.
 STEPS = 11

@@ -87,6 +87,8 @@ def test_jit_compile_resolution():
     assert resolve_jit_compile("on", default) is True
     assert resolve_jit_compile("off", default) is False
     assert resolve_jit_compile("auto", default) is True  # XLA pays off on CPU for NesT
+    assert resolve_jit_compile("auto", default, macs_per_step=3.1e9) is False  # the demo: compile > savings
+    assert resolve_jit_compile("auto", default, macs_per_step=133e9) is True  # nest_tiny_cifar, batch 64
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0"])
     with pytest.raises(ValueError, match="keras-team/keras#19005"):
         resolve_jit_compile("on", mirrored)
@@ -97,7 +99,8 @@ def test_jit_compile_resolution():
 
 def test_train_writes_a_complete_run_folder(tmp_path):
     out = str(tmp_path / "run")
-    result = train(out=out, epochs=2, export=True, tensorboard=True, **{k: v for k, v in QUICK.items() if k not in ("export", "tensorboard")})
+    quick = {k: v for k, v in QUICK.items() if k not in ("export", "tensorboard")}
+    result = train(out=out, epochs=2, export=True, tensorboard=True, **quick)
     assert result["epochs"] == 2
     # digits: 1,437 train = 142 held out (10% of each class, rounded) + 1,295, of which 25% train.
     assert (result["validation_examples"], result["test_examples"]) == (142, 360)
@@ -229,7 +232,7 @@ def test_multi_worker_training_completes(tmp_path):
              "--no-export", "--no-tensorboard", "--verbose", "0"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outputs = [p.communicate(timeout=900) for p in procs]
-    for p, (out, err) in zip(procs, outputs):
+    for p, (_, err) in zip(procs, outputs):
         assert p.returncode == 0, err[-3000:]
     chief = json.loads(outputs[0][0].strip().splitlines()[-1])
     assert chief["epochs"] == 1 and 0.0 <= chief["test_accuracy"] <= 1.0

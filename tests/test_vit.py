@@ -3,12 +3,13 @@ import numpy as np
 import pytest
 
 import keras_nest
+from keras_nest.presets import get_preset
 
 
 @pytest.mark.parametrize("name", keras_nest.list_models("vit"))
 def test_vit_is_size_matched_to_its_nest(name):
     vit = keras_nest.create_model(name)
-    nest = keras_nest.create_model(keras_nest.models.VIT_PRESETS[name]["matches"])
+    nest = keras_nest.create_model(get_preset(name).matches)
     assert abs(vit.count_params() / nest.count_params() - 1) <= 0.10
     assert vit.input_shape == nest.input_shape and vit.output_shape == nest.output_shape
     keras.backend.clear_session()

@@ -27,10 +27,10 @@ import json
 import os
 
 import numpy as np
-import torch
 import timm
-from timm.models.nest import Nest
+import torch
 from safetensors.numpy import save_file
+from timm.models.nest import Nest
 
 CONFIG = dict(
     img_size=32,

@@ -19,6 +19,7 @@ import os
 
 import numpy as np
 
+from keras_nest.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from keras_nest.layers.position_embedding import resize_position_embedding
 
 TORCH_EXTENSIONS = (".pth", ".pt", ".bin")
@@ -48,7 +49,7 @@ def read_state_dict(source):
             try:
                 from safetensors.numpy import load_file
             except ImportError as error:
-                raise ImportError(
+                raise MissingDependencyError(
                     "Reading .safetensors needs the `safetensors` package: pip install safetensors"
                 ) from error
             source = load_file(path)
@@ -56,7 +57,7 @@ def read_state_dict(source):
             try:
                 import torch
             except ImportError as error:
-                raise ImportError(
+                raise MissingDependencyError(
                     f"Reading {path!r} needs PyTorch (pip install 'keras-nest[torch]'), "
                     "or convert it to .safetensors first."
                 ) from error
@@ -65,11 +66,11 @@ def read_state_dict(source):
                 if isinstance(source, dict) and isinstance(source.get(key), dict):
                     source = source[key]
         else:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Unsupported checkpoint {path!r}: expected .safetensors, .pth, .pt or .bin."
             )
     if not hasattr(source, "items"):
-        raise TypeError(f"Expected a mapping of timm names to arrays, got {type(source).__name__}.")
+        raise InvalidTypeError(f"Expected a mapping of timm names to arrays, got {type(source).__name__}.")
     return {str(k): _to_numpy(v) for k, v in source.items()}
 
 
@@ -89,21 +90,20 @@ def timm_variable_map(model):
     """`[(timm name, keras variable, transform)]` for a `NestModel`."""
     config = model.nest_config
     if config["attention"] != "multi_head":
-        raise ValueError(
+        raise InvalidValueError(
             "timm's NesT has multi-head attention only; this model uses "
             f"{config['attention']!r}. Build it with attention='multi_head'."
         )
-    embed = model.get_layer("patch_embedding").projection
+    embed = model.patch_embedding.projection
     pairs = [
         ("patch_embed.proj.weight", embed.kernel, _conv),
         ("patch_embed.proj.bias", embed.bias, None),
     ]
-    for i in range(model.num_levels):
-        level = model.get_layer(f"level_{i}")
+    for i, level in enumerate(model.levels):
         prefix = f"levels.{i}"
         pairs.append((f"{prefix}.pos_embed", level.position_embedding.embedding, "pos"))
         if i > 0:
-            pool = model.get_layer(f"aggregation_{i}")
+            pool = model.aggregations[i - 1]
             pairs += [
                 (f"{prefix}.pool.conv.weight", pool.conv.kernel, _conv),
                 (f"{prefix}.pool.conv.bias", pool.conv.bias, None),
@@ -130,9 +130,9 @@ def timm_variable_map(model):
                 (f"{p}.mlp.fc2.weight", block.fc2.kernel, _dense),
                 (f"{p}.mlp.fc2.bias", block.fc2.bias, None),
             ]
-    pairs += _norm_pair("norm", model.get_layer("final_norm"))
-    if config["include_top"]:
-        head = model.get_layer("predictions")
+    pairs += _norm_pair("norm", model.final_norm)
+    if model.head is not None:
+        head = model.head
         pairs += [("head.weight", head.kernel, _dense), ("head.bias", head.bias, None)]
     return pairs
 
@@ -149,9 +149,12 @@ def load_timm_weights(model, state_dict_or_path, skip_mismatch=False):
         skip_mismatch: keep the model's own head when the class count
             differs (fine-tuning to new classes) instead of raising.
 
-    Position embeddings are resized per block when the model's input size
-    differs from the checkpoint's (`resize_position_embedding`, bilinear),
-    so 224-px weights load into e.g. a 224x320 model. The head is skipped
+    timm's NesT takes square images only, so a checkpoint's blocks are
+    square: `n` tokens per block are `sqrt(n) x sqrt(n)`. Position
+    embeddings are resized per block (`resize_position_embedding`,
+    bilinear) whenever that block differs from the model's
+    (`model.geometry`), even at the same token count (4x4 -> 2x8), so
+    224-px weights load into e.g. a 224x320 model. The head is skipped
     when `include_top=False`.
 
     Returns:
@@ -167,14 +170,14 @@ def load_timm_weights(model, state_dict_or_path, skip_mismatch=False):
     optional_extra = ("head.weight", "head.bias") if not model.nest_config["include_top"] else ()
     unexpected = sorted(set(state) - wanted - set(optional_extra))
     if missing or unexpected:
-        raise ValueError(
+        raise InvalidValueError(
             "The checkpoint does not fit this model (different depths or levels?). "
             f"Missing from checkpoint: {missing[:10]}{' ...' if len(missing) > 10 else ''}; "
             f"not used by the model: {unexpected[:10]}{' ...' if len(unexpected) > 10 else ''}."
         )
     block_sizes = {
-        model.get_layer(f"level_{i}").position_embedding.embedding.path: g["block_size"]
-        for i, g in enumerate(model.geometry)
+        level.position_embedding.embedding.path: g.block_size
+        for level, g in zip(model.levels, model.geometry)
     }
     updates, problems = [], []
     for name, variable, transform in pairs:
@@ -196,19 +199,18 @@ def load_timm_weights(model, state_dict_or_path, skip_mismatch=False):
         hint = " (pass skip_mismatch=True to keep a freshly initialised head)" if any(
             p.startswith("head.") for p in problems
         ) else ""
-        raise ValueError("Shape mismatch: " + "; ".join(problems) + hint)
+        raise InvalidValueError("Shape mismatch: " + "; ".join(problems) + hint)
     for variable, value in updates:  # nothing is written unless everything fits
         variable.assign(value.astype(variable.dtype))
     return model
 
 
 def _fit_position_embedding(value, variable, block_size, name):
-    if value.shape == tuple(variable.shape):
-        return value
+    """A checkpoint table `(1, T, n, C)` on the model's `block_size`, resized per block."""
     _, blocks, tokens, channels = value.shape
     if blocks != variable.shape[1] or channels != variable.shape[3]:
         return value  # reported as a shape mismatch by the caller
     side = int(round(tokens**0.5))
     if side * side != tokens:
-        raise ValueError(f"{name}: {tokens} tokens per block is not a square block.")
-    return resize_position_embedding(value, (side, side), block_size)
+        raise InvalidValueError(f"{name}: {tokens} tokens per block is not a square block.")
+    return resize_position_embedding(value, (side, side), tuple(block_size))

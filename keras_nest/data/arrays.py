@@ -19,6 +19,7 @@ inventing classes that never occur. An explicit count is capped at
 from keras_nest.data.images import as_image_batch, channel_stats, convert_channels, resize_images
 from keras_nest.data.info import DatasetInfo
 from keras_nest.data.labels import check_class_names, check_labels, check_num_classes
+from keras_nest.errors import InvalidValueError
 
 SPLITS = None  # the arrays are one split; the name only sets the training default
 OPTIONS = frozenset({"num_classes", "class_names"})
@@ -26,7 +27,7 @@ OPTIONS = frozenset({"num_classes", "class_names"})
 
 def _prepare(arg, image_size, channels, num_classes, class_names):
     if isinstance(arg, (str, bytes)) or not hasattr(arg, "__len__") or len(arg) != 2:
-        raise ValueError("Array data must be an (images, labels) pair.")
+        raise InvalidValueError("Array data must be an (images, labels) pair.")
     x, y = arg
     if num_classes is not None:
         num_classes = check_num_classes(num_classes)

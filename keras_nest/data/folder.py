@@ -24,6 +24,7 @@ import numpy as np
 
 from keras_nest.data.images import channel_stats, read_image, read_only, resize_images
 from keras_nest.data.info import DatasetInfo
+from keras_nest.errors import InvalidValueError
 from keras_nest.validation import check_float
 
 SPLITS = ("train", "test")
@@ -72,7 +73,7 @@ def _check_holdout(holdout):
 def _root(arg):
     root = pathlib.Path(arg).expanduser()
     if not root.is_dir():
-        raise ValueError(f"folder:{arg} is not a directory.")
+        raise InvalidValueError(f"folder:{arg} is not a directory.")
     return root.resolve()
 
 
@@ -100,7 +101,7 @@ def _files(root, holdout):
         classes = _class_dirs(root)
         class_names = sorted(classes)
     if not class_names:
-        raise ValueError(
+        raise InvalidValueError(
             f"No class sub-folders in {root}: expected one folder of images per class "
             "(optionally inside train/ and test/)."
         )
@@ -115,7 +116,7 @@ def _files(root, holdout):
                 bucket = zlib.crc32(path.relative_to(root).as_posix().encode()) % 10_000
                 files["test" if bucket < holdout * 10_000 else "train"].append((path, label))
     if not any(files.values()):
-        raise ValueError(
+        raise InvalidValueError(
             f"No image files ({', '.join(IMAGE_EXTENSIONS)}) in the class folders of {root}."
         )
     return class_names, files
@@ -147,13 +148,13 @@ def _decoded(root, split, image_size, channels, holdout, fingerprint):
         images.append(image)
         labels.append(label)
     if not images:
-        raise ValueError(
+        raise InvalidValueError(
             f"No readable images in the {split!r} split of {root} "
             f"({len(files[split])} image file(s) found, {len(skipped)} unreadable)."
         )
     if image_size is None and len(sizes) > 1:
         examples = ", ".join(f"{h}x{w}" for h, w in sorted(sizes)[:3])
-        raise ValueError(
+        raise InvalidValueError(
             f"Images in {root} have different sizes ({examples}, ...); pass image_size to "
             "resize them to one size."
         )

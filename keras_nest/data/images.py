@@ -9,6 +9,8 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from keras_nest.errors import InvalidTypeError, InvalidValueError
+
 # ITU-R BT.601 luma, the weights tf.image.rgb_to_grayscale uses too.
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 _RESIZE_CHUNK = 512
@@ -30,7 +32,7 @@ def check_image_size(image_size):
     >>> check_image_size(0)
     Traceback (most recent call last):
         ...
-    ValueError: image_size must be positive (an int >= 1 or a (height, width) pair of them), got 0.
+    keras_nest.errors.InvalidValueError: image_size must be positive (an int >= 1 or a (height, width) ...
     """
     if image_size is None:
         return None
@@ -40,15 +42,15 @@ def check_image_size(image_size):
     elif isinstance(image_size, (tuple, list, np.ndarray)) and np.ndim(image_size) == 1:
         size = tuple(image_size)
     else:
-        raise TypeError(f"image_size must be {wanted}, got {_describe(image_size)}.")
+        raise InvalidTypeError(f"image_size must be {wanted}, got {_describe(image_size)}.")
     if len(size) != 2:
-        raise ValueError(f"image_size must be {wanted}, got {len(size)} entries: {image_size!r}.")
+        raise InvalidValueError(f"image_size must be {wanted}, got {len(size)} entries: {image_size!r}.")
     if not all(_is_int(s) for s in size):
-        raise TypeError(f"image_size must be {wanted}, got {image_size!r}.")
+        raise InvalidTypeError(f"image_size must be {wanted}, got {image_size!r}.")
     if min(size) <= 0:
-        raise ValueError(f"image_size must be positive ({wanted}), got {image_size!r}.")
+        raise InvalidValueError(f"image_size must be positive ({wanted}), got {image_size!r}.")
     if max(size) > MAX_IMAGE_SIZE:
-        raise ValueError(
+        raise InvalidValueError(
             f"image_size must be at most {MAX_IMAGE_SIZE} per side, got {image_size!r}."
         )
     return int(size[0]), int(size[1])
@@ -62,12 +64,12 @@ def check_channels(channels):
     >>> check_channels(2)
     Traceback (most recent call last):
         ...
-    ValueError: channels must be 1 or 3, got 2.
+    keras_nest.errors.InvalidValueError: channels must be 1 or 3, got 2.
     """
     if not _is_int(channels):
-        raise TypeError(f"channels must be 1 or 3, got {_describe(channels)}.")
+        raise InvalidTypeError(f"channels must be 1 or 3, got {_describe(channels)}.")
     if int(channels) not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, got {channels!r}.")
+        raise InvalidValueError(f"channels must be 1 or 3, got {channels!r}.")
     return int(channels)
 
 
@@ -86,7 +88,7 @@ def check_normalization(mean, std, channels):
     >>> check_normalization((0.5, 0.5), 0.25, 3)
     Traceback (most recent call last):
         ...
-    ValueError: mean must be one number or 3 (one per channel), got 2: (0.5, 0.5).
+    keras_nest.errors.InvalidValueError: mean must be one number or 3 (one per channel), got 2: (0.5, 0.5).
     """
     return (_per_channel("mean", mean, channels, 0.0, 1.0, low_open=False),
             _per_channel("std", std, channels, 0.0, 1.0, low_open=True))
@@ -97,21 +99,21 @@ def _per_channel(name, value, channels, low, high, low_open):
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(
+        raise InvalidTypeError(
             f"{name} must be a number or one number per channel, got {_describe(value)}."
         ) from None
     if isinstance(value, (bool, np.bool_, str, bytes)) or array.ndim > 1:
-        raise TypeError(
+        raise InvalidTypeError(
             f"{name} must be a number or one number per channel, got {_describe(value)}."
         )
     if array.ndim == 1 and len(array) not in (1, channels):
-        raise ValueError(
+        raise InvalidValueError(
             f"{name} must be one number or {channels} (one per channel), got {len(array)}: {shown}."
         )
     interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
     bad = ~np.isfinite(array) | (array > high) | ((array <= low) if low_open else (array < low))
     if np.any(bad):
-        raise ValueError(
+        raise InvalidValueError(
             f"{name} must be in {interval} ([0, 1] pixel units; divide 0..255 values by 255), "
             f"got {shown}."
         )
@@ -133,18 +135,18 @@ def as_image_batch(images):
     try:
         x = np.asarray(images)
     except (TypeError, ValueError):
-        raise ValueError(
+        raise InvalidValueError(
             "images must be one array (N, H, W) or (N, H, W, C) of equally sized images, got a "
             f"{type(images).__name__} that numpy cannot stack."
         ) from None
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4:
-        raise ValueError(f"images must be (N, H, W) or (N, H, W, C), got shape {x.shape}.")
+        raise InvalidValueError(f"images must be (N, H, W) or (N, H, W, C), got shape {x.shape}.")
     if x.shape[0] == 0 or x.size == 0:
-        raise ValueError(f"The dataset is empty: images have shape {x.shape}.")
+        raise InvalidValueError(f"The dataset is empty: images have shape {x.shape}.")
     if x.shape[-1] not in (1, 3, 4):
-        raise ValueError(f"images must have 1, 3 or 4 channels, got shape {x.shape}.")
+        raise InvalidValueError(f"images must have 1, 3 or 4 channels, got shape {x.shape}.")
     if x.shape[-1] == 4:
         x = x[..., :3]
     if x.dtype == np.uint8:
@@ -152,18 +154,18 @@ def as_image_batch(images):
     if np.issubdtype(x.dtype, np.integer):
         low, high = x.min(), x.max()
         if low < 0 or high > 255:
-            raise ValueError(f"Integer images must be in 0..255, got values in [{low}, {high}].")
+            raise InvalidValueError(f"Integer images must be in 0..255, got values in [{low}, {high}].")
         return x.astype(np.uint8)
     if np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float32, copy=False)
         low, high = float(np.min(x)), float(np.max(x))
         if not (np.isfinite(low) and np.isfinite(high)) or low < 0 or high > 1 + 1e-6:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Float images must be in [0, 1], got values in [{low}, {high}]; "
                 "divide 0..255 data by 255 or pass it as uint8."
             )
         return x
-    raise ValueError(f"images must be an integer or float array, got dtype {x.dtype}.")
+    raise InvalidValueError(f"images must be an integer or float array, got dtype {x.dtype}.")
 
 
 def convert_channels(images, channels):
@@ -176,7 +178,7 @@ def convert_channels(images, channels):
     if have == 3 and channels == 1:
         gray = images.astype(np.float32) @ _LUMA
         return _like(gray[..., None], images.dtype)
-    raise ValueError(f"Cannot convert {have}-channel images to {channels} channels.")
+    raise InvalidValueError(f"Cannot convert {have}-channel images to {channels} channels.")
 
 
 def to_signed_unit(images):
@@ -202,7 +204,7 @@ def read_image(path, channels=3):
         return tf.io.decode_image(tf.io.read_file(str(path)), channels=channels,
                                   expand_animations=False).numpy()
     except (tf.errors.OpError, ValueError, OSError) as error:
-        raise ValueError(f"Cannot read {str(path)!r} as an image ({type(error).__name__}).") from None
+        raise InvalidValueError(f"Cannot read {str(path)!r} as an image ({type(error).__name__}).") from None
 
 
 def resize_images(images, size):

@@ -20,6 +20,7 @@ memory later.
 
 import numpy as np
 
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.validation import check_int
 
 MAX_CLASSES = 1_000_000
@@ -35,7 +36,7 @@ def check_num_classes(num_classes):
     >>> check_num_classes(10**9)
     Traceback (most recent call last):
         ...
-    ValueError: num_classes must be an int in [1, 1000000], got 1000000000.
+    keras_nest.errors.InvalidValueError: num_classes must be an int in [1, 1000000], got 1000000000.
     """
     return check_int("num_classes", num_classes, minimum=1, maximum=MAX_CLASSES)
 
@@ -50,23 +51,23 @@ def check_class_names(class_names, num_classes=None):
     >>> check_class_names(["cat", "dog"], 3)
     Traceback (most recent call last):
         ...
-    ValueError: Got 2 class_names for 3 classes (num_classes=3); pass one name per class.
+    keras_nest.errors.InvalidValueError: Got 2 class_names for 3 classes (num_classes=3); pass one name per class.
     """
     if class_names is None:
         return None
     if isinstance(class_names, (str, bytes)) or not hasattr(class_names, "__len__") \
             or not hasattr(class_names, "__iter__"):
-        raise TypeError(
+        raise InvalidTypeError(
             f"class_names must be a list or tuple of names, one per class, got "
             f"{class_names!r} ({type(class_names).__name__})."
         )
     names = list(class_names)
     if not names:
-        raise ValueError("class_names is empty; pass one name per class.")
+        raise InvalidValueError("class_names is empty; pass one name per class.")
     if len(names) > MAX_CLASSES:
-        raise ValueError(f"Got {len(names)} class_names; at most {MAX_CLASSES} classes are supported.")
+        raise InvalidValueError(f"Got {len(names)} class_names; at most {MAX_CLASSES} classes are supported.")
     if num_classes is not None and len(names) != num_classes:
-        raise ValueError(
+        raise InvalidValueError(
             f"Got {len(names)} class_names for {num_classes} classes (num_classes={num_classes}); "
             "pass one name per class."
         )
@@ -74,7 +75,7 @@ def check_class_names(class_names, num_classes=None):
     for name in names:
         key = str(name)
         if key in seen:
-            raise ValueError(f"class_names must be distinct; {key!r} appears more than once.")
+            raise InvalidValueError(f"class_names must be distinct; {key!r} appears more than once.")
         seen.add(key)
     return names
 
@@ -96,30 +97,30 @@ def check_labels(labels, num_classes=None, num_images=None):
     >>> check_labels([0, 3], num_classes=3)
     Traceback (most recent call last):
         ...
-    ValueError: Label 3 at index 1 is out of range for 3 classes (valid: 0..2); ...
+    keras_nest.errors.InvalidValueError: Label 3 at index 1 is out of range for 3 classes (valid: 0..2); ...
     >>> check_labels([0, 1, 10**9])
     Traceback (most recent call last):
         ...
-    ValueError: Cannot infer the number of classes from the labels: ...
+    keras_nest.errors.InvalidValueError: Cannot infer the number of classes from the labels: ...
     """
     if num_classes is not None:
         num_classes = check_num_classes(num_classes)
     try:
         y = np.asarray(labels)
     except (TypeError, ValueError):
-        raise ValueError(
+        raise InvalidValueError(
             f"labels must be a 1-D array of class indices, got {type(labels).__name__}."
         ) from None
     if y.ndim != 1:
-        raise ValueError(f"labels must be a 1-D array of class indices, got shape {y.shape}.")
+        raise InvalidValueError(f"labels must be a 1-D array of class indices, got shape {y.shape}.")
     if num_images is not None and len(y) != num_images:
-        raise ValueError(f"Got {num_images} images but {len(y)} labels.")
+        raise InvalidValueError(f"Got {num_images} images but {len(y)} labels.")
     if len(y) == 0:
-        raise ValueError("The dataset is empty: no labels.")
+        raise InvalidValueError("The dataset is empty: no labels.")
     if np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
         y = y.astype(np.int64)
     if not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"labels must be integer class indices, got dtype {y.dtype}.")
+        raise InvalidValueError(f"labels must be integer class indices, got dtype {y.dtype}.")
     y = y.astype(np.int64)
     low, high = int(y.min()), int(y.max())
     inferred = num_classes is None
@@ -129,7 +130,7 @@ def check_labels(labels, num_classes=None, num_images=None):
     bad = np.flatnonzero((y < 0) | (y >= num_classes))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(
+        raise InvalidValueError(
             f"Label {int(y[i])} at index {i} is out of range for {num_classes} classes "
             f"(valid: 0..{num_classes - 1}); {bad.size} label(s) are out of range."
         )
@@ -137,14 +138,14 @@ def check_labels(labels, num_classes=None, num_images=None):
         present = np.unique(y)
         if len(present) < num_classes:
             missing = _first_missing(present)
-            raise ValueError(
+            raise InvalidValueError(
                 "Cannot infer the number of classes from the labels: the largest label is "
                 f"{high}, which would mean {num_classes} classes, but only {len(present)} "
                 f"distinct label(s) occur in {len(y)} example(s) (class {missing} never does). "
                 "Pass num_classes= (or class_names=) explicitly."
             )
         if num_classes > MAX_CLASSES:
-            raise ValueError(
+            raise InvalidValueError(
                 f"The labels go up to {high}, i.e. {num_classes} classes; at most {MAX_CLASSES} "
                 "classes are supported."
             )

@@ -18,6 +18,7 @@ import numpy as np
 from keras_nest.data import arrays, digits, folder, shapes_dataset, tfds_source
 from keras_nest.data.images import check_channels, check_image_size, to_signed_unit
 from keras_nest.data.pipeline import make_dataset
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.validation import check_bool, check_int
 
 _NAMED = {"digits": digits, "shapes": shapes_dataset}
@@ -125,7 +126,7 @@ def dataset_slug(name):
     'folder__data_cats'
     """
     if not isinstance(name, str):
-        raise TypeError(f"dataset_slug needs a data set name (a str), got {type(name).__name__}.")
+        raise InvalidTypeError(f"dataset_slug needs a data set name (a str), got {type(name).__name__}.")
     return name.replace(":", "_").replace("/", "_")
 
 
@@ -143,7 +144,7 @@ def held_out_split(name, image_size=None):
     for split in ("test", "validation"):
         if split in info.num_examples:
             return split
-    raise ValueError(f"Data set {name!r} has no test or validation split: {sorted(info.num_examples)}.")
+    raise InvalidValueError(f"Data set {name!r} has no test or validation split: {sorted(info.num_examples)}.")
 
 
 def real_images(name, image_size, channels=3, split="train", num_examples=None):
@@ -152,7 +153,7 @@ def real_images(name, image_size, channels=3, split="train", num_examples=None):
     images = load_arrays(name, split, image_size=(image_size, image_size), channels=channels,
                          num_examples=num_examples)["images"]
     if len(images) == 0:
-        raise ValueError(f"The {split!r} split of {name!r} holds no images.")
+        raise InvalidValueError(f"The {split!r} split of {name!r} holds no images.")
     return to_signed_unit(images)
 
 
@@ -213,9 +214,9 @@ def _load(name, split, image_size, num_examples, channels, options, with_info=Tr
     source, arg, label = _resolve(name)
     _check_options(label, source, options)
     if not isinstance(split, str):
-        raise TypeError(f"split must be a split name (a str), got {split!r} ({type(split).__name__}).")
+        raise InvalidTypeError(f"split must be a split name (a str), got {split!r} ({type(split).__name__}).")
     if source.SPLITS is not None and split not in source.SPLITS:
-        raise ValueError(
+        raise InvalidValueError(
             f"Unknown split {split!r} for {label}; valid splits: {', '.join(source.SPLITS)}."
         )
     size = check_image_size(image_size)
@@ -242,15 +243,15 @@ def _resolve(name):
     valid = (f"Valid: {', '.join(repr(n) for n in _NAMED)}, 'tfds:NAME' (e.g. 'tfds:cifar10'), "
              "'folder:PATH', or an (images, labels) pair of numpy arrays.")
     if not isinstance(name, str):
-        raise TypeError(f"Unknown dataset {reprlib.repr(name)} ({type(name).__name__}). {valid}")
-    raise ValueError(f"Unknown dataset {name!r}. {valid}")
+        raise InvalidTypeError(f"Unknown dataset {reprlib.repr(name)} ({type(name).__name__}). {valid}")
+    raise InvalidValueError(f"Unknown dataset {name!r}. {valid}")
 
 
 def _check_options(label, source, options):
     unknown = sorted(set(options) - source.OPTIONS)
     if unknown:
         valid = ", ".join(sorted(source.OPTIONS)) or "none"
-        raise TypeError(f"Unknown option(s) {unknown} for {label}; its options: {valid}.")
+        raise InvalidTypeError(f"Unknown option(s) {unknown} for {label}; its options: {valid}.")
 
 
 def _channels(source, channels):

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from keras_nest.data.images import check_normalization
 from keras_nest.data.labels import check_num_classes
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.validation import check_bool, check_int
 
 
@@ -57,7 +58,7 @@ def make_dataset(images, labels, num_classes, mean, std, batch_size=32, training
     seed = check_int("seed", seed, minimum=0, maximum=2**63 - 1)
     drop_remainder = check_bool("drop_remainder", drop_remainder)
     if drop_remainder and batch_size > len(images):
-        raise ValueError(
+        raise InvalidValueError(
             f"drop_remainder=True with batch_size {batch_size} and only {len(images)} examples "
             "leaves no batch at all; use a batch_size <= the number of examples or "
             "drop_remainder=False."
@@ -86,7 +87,7 @@ def make_dataset(images, labels, num_classes, mean, std, batch_size=32, training
 def _epoch_batches(images, labels, prepare, batch_size, seed, epochs, drop_remainder):
     first, stop = (int(e) for e in epochs)
     if not 0 <= first <= stop:
-        raise ValueError(f"epochs must be (first, stop) with 0 <= first <= stop, got {epochs}.")
+        raise InvalidValueError(f"epochs must be (first, stop) with 0 <= first <= stop, got {epochs}.")
     images, labels = tf.constant(images), tf.constant(labels)
     count = int(images.shape[0])
 
@@ -106,25 +107,25 @@ def _check_arrays(images, labels, num_classes, mean, std):
     if not isinstance(images, np.ndarray):
         images = np.asarray(images)
     if images.ndim != 4:
-        raise ValueError(f"images must be an (N, H, W, C) array, got shape {images.shape}.")
+        raise InvalidValueError(f"images must be an (N, H, W, C) array, got shape {images.shape}.")
     if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
-        raise TypeError(
+        raise InvalidTypeError(
             f"images must be uint8 (0..255) or float ([0, 1]), got dtype {images.dtype}."
         )
     if len(images) == 0:
-        raise ValueError("The dataset is empty.")
+        raise InvalidValueError("The dataset is empty.")
     num_classes = check_num_classes(num_classes)
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(
+        raise InvalidValueError(
             f"labels must be a 1-D array of integer class indices, got shape {labels.shape} "
             f"and dtype {labels.dtype}."
         )
     if len(labels) != len(images):
-        raise ValueError(f"Got {len(images)} images but {len(labels)} labels.")
+        raise InvalidValueError(f"Got {len(images)} images but {len(labels)} labels.")
     low, high = int(labels.min()), int(labels.max())
     if low < 0 or high >= num_classes:
-        raise ValueError(
+        raise InvalidValueError(
             f"labels must be in 0..{num_classes - 1} for num_classes={num_classes}, got values "
             f"in [{low}, {high}]."
         )

@@ -18,6 +18,7 @@ each mark.
 
 import numpy as np
 
+from keras_nest.errors import InvalidValueError
 from keras_nest.validation import check_int
 
 SHAPE_CLASSES = ("circle", "ring", "square", "triangle", "crescent", "star", "cross")
@@ -66,12 +67,12 @@ def generate_shapes(num_examples, image_size=32, seed=0):
     image_size = check_int("image_size", image_size)
     seed = check_int("seed", seed, minimum=0)
     if num_examples <= 0:
-        raise ValueError(f"num_examples must be positive (an int >= 1), got {num_examples}.")
+        raise InvalidValueError(f"num_examples must be positive (an int >= 1), got {num_examples}.")
     if image_size < MIN_IMAGE_SIZE:
-        raise ValueError(f"Shapes are drawn at image_size >= {MIN_IMAGE_SIZE}, got {image_size}.")
+        raise InvalidValueError(f"Shapes are drawn at image_size >= {MIN_IMAGE_SIZE}, got {image_size}.")
     needed = num_examples * image_size**2 * _BYTES_PER_PIXEL
     if needed > MAX_ARRAY_BYTES:
-        raise ValueError(
+        raise InvalidValueError(
             f"num_examples={num_examples} at image_size {image_size} would need "
             f"{needed / 2**30:.1f} GiB of images and masks (the limit is "
             f"{MAX_ARRAY_BYTES / 2**30:.0f} GiB); draw fewer or smaller images."
@@ -110,7 +111,7 @@ def mask_boxes(masks):
     """
     masks = np.asarray(masks, bool)
     if masks.ndim != 3:
-        raise ValueError(f"masks must be boolean (N, H, W), got shape {masks.shape}.")
+        raise InvalidValueError(f"masks must be boolean (N, H, W), got shape {masks.shape}.")
     rows, cols = masks.any(axis=2), masks.any(axis=1)
     h, w = masks.shape[1:]
     y0 = rows.argmax(axis=1)

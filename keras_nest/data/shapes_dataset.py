@@ -31,6 +31,7 @@ from keras_nest.data.shapes import (
     SHAPE_CLASSES,
     generate_shapes,
 )
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.validation import check_int
 
 SPLITS = ("train", "validation", "test")
@@ -100,7 +101,7 @@ def _check_options(data_seed, cache_dir):
     data_seed = check_int("data_seed", data_seed, minimum=0)
     if cache_dir is not None and cache_dir is not False \
             and not isinstance(cache_dir, (str, os.PathLike)):
-        raise TypeError(
+        raise InvalidTypeError(
             "cache_dir must be a folder path (str or os.PathLike), False (no disk cache) or None "
             f"(the default), got {cache_dir!r} ({type(cache_dir).__name__})."
         )
@@ -110,7 +111,7 @@ def _check_options(data_seed, cache_dir):
 def _square_size(image_size):
     size = image_size or DEFAULT_SIZE
     if size[0] != size[1]:
-        raise ValueError(f"shapes images are square; got image_size {image_size}.")
+        raise InvalidValueError(f"shapes images are square; got image_size {image_size}.")
     if size[0] < MIN_IMAGE_SIZE:
-        raise ValueError(f"shapes needs image_size >= {MIN_IMAGE_SIZE}, got {size[0]}.")
+        raise InvalidValueError(f"shapes needs image_size >= {MIN_IMAGE_SIZE}, got {size[0]}.")
     return size

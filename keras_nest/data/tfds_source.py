@@ -20,6 +20,7 @@ import tensorflow as tf
 from keras_nest.data.images import channel_stats, convert_channels, read_only
 from keras_nest.data.info import DatasetInfo
 from keras_nest.data.labels import check_labels
+from keras_nest.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 
 SPLITS = None  # whatever the TFDS builder has
 OPTIONS = frozenset({"data_dir"})
@@ -41,7 +42,7 @@ def _tfds(name, data_dir):
     try:
         import tensorflow_datasets
     except ImportError:
-        raise ImportError(
+        raise MissingDependencyError(
             f"tensorflow-datasets is not installed. {_how_to_get(name, data_dir)}"
         ) from None
     return tensorflow_datasets
@@ -72,7 +73,7 @@ def _keys(builder):
 
 def _check_data_dir(data_dir):
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
-        raise TypeError(
+        raise InvalidTypeError(
             f"data_dir must be a folder path (str or os.PathLike) or None, got {data_dir!r} "
             f"({type(data_dir).__name__})."
         )
@@ -135,11 +136,11 @@ def _load(name, split, image_size, channels, num_examples, data_dir):
             images.append(image_batch)
             labels.append(label_batch)
     except tf.errors.InvalidArgumentError as err:
-        raise ValueError(
+        raise InvalidValueError(
             f"Images of 'tfds:{name}' differ in size; pass image_size to resize them."
         ) from err
     if not images:
-        raise ValueError(f"Split {split!r} of 'tfds:{name}' is empty.")
+        raise InvalidValueError(f"Split {split!r} of 'tfds:{name}' is empty.")
     images = np.concatenate(images)
     if images.dtype != np.uint8:
         images = np.clip(images, 0, 255).astype(np.uint8)

@@ -17,6 +17,7 @@ import dataclasses
 import numpy as np
 from keras import ops
 
+from keras_nest.errors import InvalidValueError
 from keras_nest.explain.forward import (
     FEATURES,
     check_class_index,
@@ -82,7 +83,7 @@ def class_attention_map(model, images, class_index=None):
     """
     check_classifier(model, allow_vit=True)
     if isinstance(model, VitModel) and model.model_config["global_pool"] != "gap":
-        raise ValueError(
+        raise InvalidValueError(
             "Class attention maps need a head that averages the tokens; this ViT pools its "
             "class token (global_pool='token'). Use attention_rollout instead."
         )
@@ -95,7 +96,7 @@ def class_attention_map(model, images, class_index=None):
     tokens = ops.convert_to_numpy(ops.cast(tokens[:, 0], "float32"))
     logits = ops.convert_to_numpy(logits)
     index = _chosen(index, logits)
-    head = model.get_layer("predictions")
+    head = model.head
     kernel = ops.convert_to_numpy(ops.cast(head.kernel, "float32"))[:, index].T  # (N, C)
     bias = ops.convert_to_numpy(ops.cast(head.bias, "float32"))[index]
     values = np.einsum("ntc,nc->nt", tokens, kernel) + bias[:, None]
@@ -108,7 +109,7 @@ def level_gradients(model, images, class_index=None, features="output"):
 
     Args:
         model, images, class_index: as for `class_attention_map`.
-        features: which features of each level (see `nest_forward`):
+        features: which features of each level (see `NestModel.forward_levels`):
             `"output"` (the transformer stack's output) or `"normalized"`
             (after the next stage's LayerNorm).
 
@@ -161,7 +162,7 @@ def grad_cam(model, images, class_index=None, level=-1):
     check_classifier(model)
     level = check_int("level", level)
     if not -model.num_levels <= level < model.num_levels:
-        raise ValueError(f"level must be in [{-model.num_levels}, {model.num_levels - 1}]; got {level}.")
+        raise InvalidValueError(f"level must be in [{-model.num_levels}, {model.num_levels - 1}]; got {level}.")
     activations, grads, index, logits = level_gradients(model, images, class_index)
     act, grad = activations[level], grads[level]
     weights = grad.mean(axis=(1, 2))  # (N, C)

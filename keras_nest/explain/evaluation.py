@@ -11,6 +11,7 @@ baseline, and for a ViT baseline its CAM (GAP head) and attention rollout.
 import numpy as np
 
 from keras_nest.data import dataset_info, load_arrays
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.explain import localization as loc
 from keras_nest.explain.cam import ClassMaps, class_attention_map
 from keras_nest.explain.forward import check_classifier
@@ -49,10 +50,10 @@ def _load(dataset, split, model, num_examples):
     arrays = load_arrays(dataset, split, image_size=tuple(model.model_config["input_shape"][:2]),
                          num_examples=num_examples)
     if "boxes" not in arrays:
-        raise ValueError(f"{dataset!r} has no object boxes; localization needs a data set with boxes "
+        raise InvalidValueError(f"{dataset!r} has no object boxes; localization needs a data set with boxes "
                          "(the built-in 'shapes').")
     if model.model_config["num_classes"] != info.num_classes:
-        raise ValueError(f"The model predicts {model.model_config['num_classes']} classes but "
+        raise InvalidValueError(f"The model predicts {model.model_config['num_classes']} classes but "
                          f"{dataset!r} has {info.num_classes}.")
     inputs = prepare_images(arrays["images"], model, info.mean, info.std)
     return inputs, arrays
@@ -84,10 +85,10 @@ def leaf_hit_rates(results, arrays, geometry, image_size):
     """
     for key in ("boxes", "masks", "labels"):
         if key not in arrays:
-            raise ValueError(f"arrays must hold {key!r} (load_arrays of a data set with boxes, e.g. 'shapes').")
+            raise InvalidValueError(f"arrays must hold {key!r} (load_arrays of a data set with boxes, e.g. 'shapes').")
         if len(arrays[key]) != len(results):
-            raise ValueError(f"Got {len(results)} GradCAT results but {len(arrays[key])} {key}.")
-    grid = geometry[0]["grid_size"]
+            raise InvalidValueError(f"Got {len(results)} GradCAT results but {len(arrays[key])} {key}.")
+    grid = geometry[0].grid_size
     blocks = [block_box(b, grid, image_size) for b in range(int(np.prod(grid)))]
     stats = {k: [] for k in ("box_hit", "box_chance", "mask_hit", "mask_chance",
                              "mask_coverage", "mask_coverage_chance")}
@@ -136,14 +137,14 @@ def evaluate_localization(model, dataset="shapes", split="test", vit_model=None,
     check_classifier(model)
     if vit_model is not None:
         if not isinstance(vit_model, VitModel):
-            raise TypeError(
+            raise InvalidTypeError(
                 "vit_model must be a keras_nest ViT baseline (keras_nest.create_model('vit_nano_16', "
                 f"...) or a .keras file it saved) or None; got {type(vit_model).__name__}."
             )
         check_classifier(vit_model, allow_vit=True)
     for name, value in (("split", split), ("calibration_split", calibration_split)):
         if not isinstance(value, str):
-            raise TypeError(f"{name} must be a split name (a str); got {value!r}.")
+            raise InvalidTypeError(f"{name} must be a split name (a str); got {value!r}.")
     if num_examples is not None:
         num_examples = check_int("num_examples", num_examples, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.explain.cam import class_attention_map
 from keras_nest.explain.forward import check_classifier
 from keras_nest.explain.gradcat import GradCAT, gradcat
@@ -19,7 +20,7 @@ def _display(image, size):
 
 def _check_ax(ax):
     if not all(hasattr(ax, name) for name in ("imshow", "add_patch", "set_title")):
-        raise TypeError(
+        raise InvalidTypeError(
             "ax must be a matplotlib Axes (e.g. from matplotlib.pyplot.subplots()); got "
             f"{type(ax).__name__}."
         )
@@ -32,9 +33,9 @@ def _check_display(display_image):
         image = np.asarray(None)
     if image.dtype == object or not (np.issubdtype(image.dtype, np.integer)
                                      or np.issubdtype(image.dtype, np.floating)):
-        raise TypeError(f"display_image must be a numeric image array; got dtype {image.dtype}.")
+        raise InvalidTypeError(f"display_image must be a numeric image array; got dtype {image.dtype}.")
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
-        raise ValueError(
+        raise InvalidValueError(
             f"display_image must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got shape {image.shape}."
         )
     return image
@@ -51,11 +52,11 @@ def plot_gradcat(ax, display_image, result):
     _check_ax(ax)
     display_image = _check_display(display_image)
     if not isinstance(result, GradCAT):
-        raise TypeError(f"result must be a GradCAT (from gradcat or explain_image); got "
+        raise InvalidTypeError(f"result must be a GradCAT (from gradcat or explain_image); got "
                         f"{type(result).__name__}.")
     x0, y0, x1, y1 = result.path[0][2]
     if display_image.shape[:2] != (y1 - y0, x1 - x0):
-        raise ValueError(
+        raise InvalidValueError(
             f"display_image is {display_image.shape[0]}x{display_image.shape[1]} but the GradCAT "
             f"boxes refer to a {y1 - y0}x{x1 - x0} input; draw it at the model's input size."
         )
@@ -78,14 +79,14 @@ def plot_cam(ax, display_image, heatmap, title="class attention map"):
     try:
         heatmap = np.asarray(heatmap, np.float32)
     except (TypeError, ValueError):
-        raise TypeError(f"heatmap must be a numeric (H, W) array; got {type(heatmap).__name__}.") from None
+        raise InvalidTypeError(f"heatmap must be a numeric (H, W) array; got {type(heatmap).__name__}.") from None
     if heatmap.shape != display_image.shape[:2]:
-        raise ValueError(
+        raise InvalidValueError(
             f"heatmap must be (H, W) like display_image {display_image.shape[:2]}; got shape "
             f"{heatmap.shape}."
         )
     if not isinstance(title, str):
-        raise TypeError(f"title must be a str; got {type(title).__name__}.")
+        raise InvalidTypeError(f"title must be a str; got {type(title).__name__}.")
     ax.imshow(display_image, interpolation="nearest")
     ax.imshow(heatmap, cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0, interpolation="bilinear")
     ax.set_title(title)
@@ -102,11 +103,11 @@ def explain_image(model, image, mean, std, class_index=None):
     """
     check_classifier(model)
     if np.ndim(image) != 3 and not (np.ndim(image) == 4 and len(image) == 1):
-        raise ValueError(
+        raise InvalidValueError(
             f"Explain one image at a time; pass an (H, W, C) array, got shape {np.shape(image)}."
         )
     if class_index is not None and np.ndim(class_index) != 0:
-        raise ValueError(f"explain_image takes one class_index (an int); got {class_index!r}.")
+        raise InvalidValueError(f"explain_image takes one class_index (an int); got {class_index!r}.")
     inputs = prepare_images(image, model, mean, std)
     path = gradcat(model, inputs[0], class_index)
     cam = class_attention_map(model, inputs, path.class_index)
@@ -178,12 +179,12 @@ def _class_names(class_names, num_classes):
     if class_names is None:
         return [str(i) for i in range(num_classes)]
     if isinstance(class_names, (str, bytes)) or not hasattr(class_names, "__len__"):
-        raise TypeError(
+        raise InvalidTypeError(
             f"class_names must be a list or tuple of {num_classes} names; got "
             f"{type(class_names).__name__}."
         )
     if len(class_names) != num_classes:
-        raise ValueError(
+        raise InvalidValueError(
             f"Got {len(class_names)} class_names but the model has {num_classes} classes; was it "
             "trained on another data set? Pass the class names of the data set it was trained on."
         )
@@ -193,13 +194,13 @@ def _class_names(class_names, num_classes):
 def _check_explanation(explanation, num_classes):
     keys = ("gradcat", "cam", "probabilities")
     if not isinstance(explanation, dict) or any(k not in explanation for k in keys):
-        raise TypeError(
+        raise InvalidTypeError(
             "explanation must be the dict explain_image returns (with 'gradcat', 'cam' and "
             f"'probabilities'); got {type(explanation).__name__}."
         )
     found = len(np.ravel(explanation["probabilities"]))
     if found != num_classes:
-        raise ValueError(
+        raise InvalidValueError(
             f"The explanation has {found} class probabilities but the model has {num_classes} "
             "classes; it was computed with another model."
         )

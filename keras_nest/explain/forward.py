@@ -3,16 +3,20 @@
 Explanations need what the functional graph does not return: every level's
 activations, the final-normed tokens, the logits before any classifier
 activation, ViT attention weights, and gradients with respect to
-activations. Replaying the named layers in order gives all of them on every
-backend; an optional zero `offset` added to each level's output is the
-handle that `value_and_gradients` differentiates, since the gradient with
-respect to an added zero equals the gradient with respect to the activation.
+activations. `NestModel.forward_levels` replays a NesT level by level, and
+`vit_forward` replays a ViT through its layer references; both work on
+every backend. An optional zero `offset` added to each level's features is
+the handle that `value_and_gradients` differentiates, since the gradient
+with respect to an added zero equals the gradient with respect to the
+activation.
 """
 
 import numpy as np
 from keras import ops
 
-from keras_nest.layers.block_partition import blockify, deblockify
+from keras_nest.errors import InvalidTypeError, InvalidValueError
+from keras_nest.layers.block_partition import deblockify
+from keras_nest.models.base import head_logits
 from keras_nest.models.nest import NestModel
 from keras_nest.models.vit import VitModel
 
@@ -26,19 +30,19 @@ def check_classifier(model, allow_vit=False):
     >>> check_classifier(keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]))
     Traceback (most recent call last):
         ...
-    TypeError: This explanation needs a NesT classifier built by keras_nest: ...
+    keras_nest.errors.InvalidTypeError: This explanation needs a NesT classifier built by keras_nest: ...
     """
     families = (NestModel, VitModel) if allow_vit else (NestModel,)
     if not isinstance(model, families):
         wanted = "a NesT (or ViT baseline) classifier" if allow_vit else "a NesT classifier"
-        raise TypeError(
+        raise InvalidTypeError(
             f"This explanation needs {wanted} built by keras_nest: "
             "keras_nest.create_model('nest_micro_64', ...) or a .keras file saved by "
             "`keras-nest train` (load it with keras_nest.models.load_saved_model); got "
             f"{type(model).__name__}."
         )
     if not model.model_config["include_top"]:
-        raise ValueError("The model has no classification head; build it with include_top=True.")
+        raise InvalidValueError("The model has no classification head; build it with include_top=True.")
 
 
 def check_images(model, images):
@@ -46,23 +50,23 @@ def check_images(model, images):
     try:
         images = np.asarray(ops.convert_to_numpy(images), np.float32)
     except (TypeError, ValueError):
-        raise TypeError(
+        raise InvalidTypeError(
             "images must be a numeric array of model inputs (N, H, W, C) or (H, W, C); got "
             f"{type(images).__name__}."
         ) from None
     if images.ndim == 3:
         images = images[None]
     if images.ndim != 4:
-        raise ValueError(f"Expected images of shape (N, H, W, C) or (H, W, C); got {images.shape}.")
+        raise InvalidValueError(f"Expected images of shape (N, H, W, C) or (H, W, C); got {images.shape}.")
     expected = tuple(model.model_config["input_shape"])
     if images.shape[1:] != expected:
-        raise ValueError(
+        raise InvalidValueError(
             f"The model takes {expected[0]}x{expected[1]}x{expected[2]} inputs; got images of "
             f"{images.shape[1]}x{images.shape[2]}x{images.shape[3]}. Resize and normalise them "
             "first with keras_nest.explain.prepare_images(images, model, mean, std)."
         )
     if not np.all(np.isfinite(images)):
-        raise ValueError("The images contain NaN or infinite values.")
+        raise InvalidValueError("The images contain NaN or infinite values.")
     return images
 
 
@@ -75,30 +79,23 @@ def check_class_index(class_index, num_classes, num_images):
     except (TypeError, ValueError):
         index = np.asarray(None)
     if not np.issubdtype(index.dtype, np.integer):
-        raise TypeError(
+        raise InvalidTypeError(
             f"class_index must be None, an int or {num_images} ints (one per image); got "
             f"{class_index!r}."
         )
     if index.ndim > 1 or (index.ndim == 1 and len(index) not in (1, num_images)):
-        raise ValueError(
+        raise InvalidValueError(
             f"class_index must be one int or {num_images} ints (one per image); got shape "
             f"{index.shape}."
         )
     index = np.broadcast_to(index, (num_images,))
     bad = index[(index < 0) | (index >= num_classes)]
     if bad.size:
-        raise ValueError(
+        raise InvalidValueError(
             f"class_index {int(bad[0])} is out of range: the model has {num_classes} classes "
             f"(0..{num_classes - 1})."
         )
     return index.astype(np.int64)
-
-
-def head_logits(model, pooled):
-    """Logits of the `predictions` layer before its activation, in float32."""
-    head = model.get_layer("predictions")
-    kernel = ops.cast(head.kernel, "float32")
-    return ops.matmul(ops.cast(pooled, "float32"), kernel) + ops.cast(head.bias, "float32")
 
 
 FEATURES = ("output", "normalized")
@@ -110,8 +107,7 @@ def feature_shapes(model, num_images, features="output"):
     if features == "normalized":
         dims = dims[1:] + dims[-1:]
     return [
-        (num_images, int(np.prod(g["grid_size"])), int(np.prod(g["block_size"])), int(d))
-        for g, d in zip(model.geometry, dims)
+        (num_images, g.num_blocks, g.tokens_per_block, int(d)) for g, d in zip(model.geometry, dims)
     ]
 
 
@@ -136,37 +132,12 @@ def nest_forward(model, images, offsets=None, features="output"):
         `(N, 1, n, C)` and float32 logits.
     """
     if features not in FEATURES:
-        raise ValueError(f"features must be one of {FEATURES}; got {features!r}.")
-    geometry = model.geometry
-    x = model.get_layer("patch_embedding")(images, training=False)
-    x = model.get_layer("block_partition")(x)
-    taps = []
-    for i in range(model.num_levels):
-        x = model.get_layer(f"level_{i}")(x, training=False)
-        if features == "output":
-            if offsets is not None:
-                x = x + ops.cast(offsets[i], x.dtype)
-            taps.append(x)
-        if i + 1 == model.num_levels:
-            break
-        aggregation = model.get_layer(f"aggregation_{i + 1}")
-        if features == "output":
-            x = aggregation(x, training=False)
-            continue
-        plane = aggregation.normalized(x)
-        if offsets is not None:
-            plane = plane + ops.cast(
-                deblockify(offsets[i], geometry[i]["grid_size"], geometry[i]["block_size"]), plane.dtype
-            )
-        taps.append(blockify(plane, geometry[i]["block_size"]))
-        x = aggregation.pool_blocks(plane)
-    tokens = model.get_layer("final_norm")(x)
-    if features == "normalized":
-        if offsets is not None:
-            tokens = tokens + ops.cast(offsets[-1], tokens.dtype)
-        taps.append(tokens)
-    logits = head_logits(model, ops.mean(tokens, axis=(1, 2)))
-    return taps, tokens, logits
+        raise InvalidValueError(f"features must be one of {FEATURES}; got {features!r}.")
+    if features == "output":
+        out = model.forward_levels(images, training=False, output_offsets=offsets)
+        return list(out.levels), out.tokens, out.logits
+    out = model.forward_levels(images, training=False, normalized_offsets=offsets)
+    return list(out.normalized), out.tokens, out.logits
 
 
 def vit_forward(model, images, with_attention=False):
@@ -176,41 +147,43 @@ def vit_forward(model, images, with_attention=False):
     when the model has one); `attention` is a list of per-layer weights
     `(N, heads, n, n)`, or None.
     """
-    x = model.get_layer("patch_embedding")(images, training=False)
-    x = model.get_layer("tokens")(x)
-    if model.model_config["global_pool"] == "token":
-        x = model.get_layer("class_token")(x)
-    encoder = model.get_layer("encoder")
+    x = model.tokens(model.patch_embedding(images, training=False))
+    if model.class_token is not None:
+        x = model.class_token(x)
+    encoder = model.encoder
     x = encoder.position_embedding(x)
     attention = [] if with_attention else None
     for block in encoder.blocks:
         if with_attention:
             attention.append(block.attention.attention_weights(block.norm1(x))[:, 0])
         x = block(x, training=False)
-    tokens = model.get_layer("final_norm")(x)
+    tokens = model.final_norm(x)
     if model.model_config["global_pool"] == "token":
         pooled = tokens[:, 0, 0]
     else:
         pooled = ops.mean(tokens, axis=(1, 2))
-    return tokens, head_logits(model, pooled), attention
+    return tokens, head_logits(model.head, pooled), attention
 
 
 def token_grid(model):
     """`(h, w)` of the spatial token map that class attention maps live on."""
     if isinstance(model, NestModel):
-        return tuple(model.geometry[-1]["block_size"])
+        return model.geometry[-1].block_size
     height, width = model.model_config["input_shape"][:2]
     patch = model.model_config["patch_size"]
     return height // patch, width // patch
 
 
 def level_plane(values, level):
-    """Blocked `(N, blocks, n)` or `(N, blocks, n, C)` values of one level on its plane."""
+    """Blocked `(N, blocks, n)` or `(N, blocks, n, C)` values of one level on its plane.
+
+    `level` is the level's `LevelGeometry`.
+    """
     values = np.asarray(values)
     squeeze = values.ndim == 3
     if squeeze:
         values = values[..., None]
     plane = ops.convert_to_numpy(
-        deblockify(values, level["grid_size"], level["block_size"])
+        deblockify(values, level.grid_size, level.block_size)
     )
     return plane[..., 0] if squeeze else plane

@@ -39,6 +39,7 @@ import dataclasses
 
 import numpy as np
 
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.explain.cam import level_gradients
 from keras_nest.explain.forward import check_classifier, level_plane
 from keras_nest.explain.maps import image_maps, normalize_maps
@@ -110,7 +111,7 @@ def traverse(score_maps, image_size):
     image_size = check_int_tuple("image_size", image_size, length=2)
     top = len(score_maps) - 1
     if np.shape(score_maps[top]) != (1, 1):
-        raise ValueError(f"The top level must be one block; its grid is {np.shape(score_maps[top])}.")
+        raise InvalidValueError(f"The top level must be one block; its grid is {np.shape(score_maps[top])}.")
     path = [(top, 0, block_box(0, (1, 1), image_size))]
     node = 0
     for level in range(top - 1, -1, -1):
@@ -125,24 +126,24 @@ def traverse(score_maps, image_size):
 
 def _check_score_maps(score_maps):
     if isinstance(score_maps, np.ndarray) or not isinstance(score_maps, (list, tuple)):
-        raise TypeError(
+        raise InvalidTypeError(
             "score_maps must be a list of per-level (gh, gw) score grids, level 0 first; got "
             f"{type(score_maps).__name__}."
         )
     if not score_maps:
-        raise ValueError("score_maps is empty; pass one (gh, gw) grid per level, level 0 first.")
+        raise InvalidValueError("score_maps is empty; pass one (gh, gw) grid per level, level 0 first.")
     maps = []
     for level, grid in enumerate(score_maps):
         try:
             grid = np.asarray(grid, np.float64)
         except (TypeError, ValueError):
-            raise TypeError(f"score_maps[{level}] must be a numeric (gh, gw) array.") from None
+            raise InvalidTypeError(f"score_maps[{level}] must be a numeric (gh, gw) array.") from None
         if grid.ndim != 2 or grid.size == 0:
-            raise ValueError(f"score_maps[{level}] must be a (gh, gw) grid; got shape {grid.shape}.")
+            raise InvalidValueError(f"score_maps[{level}] must be a (gh, gw) grid; got shape {grid.shape}.")
         if not np.all(np.isfinite(grid)):
-            raise ValueError(f"score_maps[{level}] holds NaN or infinite scores.")
+            raise InvalidValueError(f"score_maps[{level}] holds NaN or infinite scores.")
         if level and (2 * grid.shape[0], 2 * grid.shape[1]) != maps[-1].shape:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Each level's grid must be twice the next one's per side; score_maps[{level - 1}] "
                 f"is {maps[-1].shape[0]}x{maps[-1].shape[1]} but score_maps[{level}] is "
                 f"{grid.shape[0]}x{grid.shape[1]}."
@@ -154,7 +155,7 @@ def _check_score_maps(score_maps):
 def _check_features(activations, gradients):
     activations, gradients = np.asarray(activations), np.asarray(gradients)
     if activations.ndim != 4 or activations.shape != gradients.shape:
-        raise ValueError(
+        raise InvalidValueError(
             "activations and gradients must both be (N, blocks, n, C) with the same shape; got "
             f"{activations.shape} and {gradients.shape}."
         )
@@ -163,7 +164,7 @@ def _check_features(activations, gradients):
 
 def _check_score(score):
     if score not in SCORES:
-        raise ValueError(f"score must be one of {SCORES}; got {score!r}.")
+        raise InvalidValueError(f"score must be one of {SCORES}; got {score!r}.")
 
 
 SCORES = ("activation_gradient", "absolute", "gradient_norm")
@@ -201,7 +202,7 @@ def gradcat_batch(model, images, class_index=None, score=DEFAULT_SCORE, features
     activations, grads, index, logits = level_gradients(model, images, class_index, features)
     blocks, tokens = [], []
     for a, g, geo in zip(activations, grads, model.geometry):
-        blocks.append(block_scores(a, g, score).reshape((-1, *geo["grid_size"])))
+        blocks.append(block_scores(a, g, score).reshape((-1, *geo.grid_size)))
         tokens.append(level_plane(token_scores(a, g, score), geo))
     results = []
     for i in range(len(index)):
@@ -241,7 +242,7 @@ def gradcat(model, image, class_index=None, score=DEFAULT_SCORE, features=DEFAUL
     check_classifier(model)
     image = np.asarray(image)
     if image.ndim == 4 and len(image) != 1:
-        raise ValueError(f"gradcat explains one image; got a batch of {len(image)} (use gradcat_batch).")
+        raise InvalidValueError(f"gradcat explains one image; got a batch of {len(image)} (use gradcat_batch).")
     if class_index is not None and np.ndim(class_index) != 0:
-        raise ValueError("gradcat takes one class_index (an int) for its one image.")
+        raise InvalidValueError("gradcat takes one class_index (an int) for its one image.")
     return gradcat_batch(model, image, class_index, score, features)[0]

@@ -29,6 +29,7 @@ TypeError naming the argument.
 import numpy as np
 from scipy import ndimage
 
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.validation import check_bool, check_float, check_int, check_int_tuple
 
 IOU_THRESHOLDS = (0.3, 0.5, 0.7)
@@ -52,15 +53,15 @@ def default_thresholds(step=0.01, name="step"):
 def _numbers(name, values, what):
     """`values` as a non-empty, finite 1-D float64 array."""
     if isinstance(values, (str, bytes)):
-        raise TypeError(f"{name} must be {what}; got {values!r}.")
+        raise InvalidTypeError(f"{name} must be {what}; got {values!r}.")
     try:
         array = np.asarray(values, np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be {what}; got {values!r}.") from None
+        raise InvalidTypeError(f"{name} must be {what}; got {values!r}.") from None
     if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be {what}; got shape {array.shape}: {values!r}.")
+        raise InvalidValueError(f"{name} must be {what}; got shape {array.shape}: {values!r}.")
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be {what}; got {values!r}.")
+        raise InvalidValueError(f"{name} must be {what}; got {values!r}.")
     return array
 
 
@@ -70,7 +71,7 @@ def _check_thresholds(thresholds):
     what = "a non-empty sequence of map thresholds in [0, 1)"
     array = _numbers("thresholds", thresholds, what)
     if np.any((array < 0) | (array >= 1)):
-        raise ValueError(f"thresholds must be {what}; got {np.asarray(thresholds).tolist()}.")
+        raise InvalidValueError(f"thresholds must be {what}; got {np.asarray(thresholds).tolist()}.")
     return array
 
 
@@ -78,7 +79,7 @@ def _check_iou_thresholds(iou_thresholds):
     what = "a non-empty sequence of IoU thresholds in (0, 1]"
     array = _numbers("iou_thresholds", iou_thresholds, what)
     if np.any((array <= 0) | (array > 1)):
-        raise ValueError(f"iou_thresholds must be {what}; got {np.asarray(iou_thresholds).tolist()}.")
+        raise InvalidValueError(f"iou_thresholds must be {what}; got {np.asarray(iou_thresholds).tolist()}.")
     return array
 
 
@@ -94,11 +95,11 @@ def _check(maps, boxes=None):
     try:
         maps = np.asarray(maps, np.float32)
     except (TypeError, ValueError):
-        raise TypeError(f"maps must be a numeric (N, H, W) array; got {type(maps).__name__}.") from None
+        raise InvalidTypeError(f"maps must be a numeric (N, H, W) array; got {type(maps).__name__}.") from None
     if maps.ndim != 3:
-        raise ValueError(f"maps must be (N, H, W); got shape {maps.shape}.")
+        raise InvalidValueError(f"maps must be (N, H, W); got shape {maps.shape}.")
     if not np.all(np.isfinite(maps)) or maps.min(initial=0) < 0 or maps.max(initial=0) > 1:
-        raise ValueError("maps must be finite and in [0, 1]; normalise them first (normalize_maps).")
+        raise InvalidValueError("maps must be finite and in [0, 1]; normalise them first (normalize_maps).")
     if boxes is None:
         return maps
     return maps, _check_boxes("boxes", boxes, len(maps)).astype(np.int64)
@@ -112,16 +113,16 @@ def _check_boxes(name, boxes, count=None):
         boxes = np.asarray(None)
     if boxes.dtype == object or not (np.issubdtype(boxes.dtype, np.integer)
                                      or np.issubdtype(boxes.dtype, np.floating)):
-        raise TypeError(f"{name} must be a numeric array of (x0, y0, x1, y1) boxes; got dtype {boxes.dtype}.")
+        raise InvalidTypeError(f"{name} must be a numeric array of (x0, y0, x1, y1) boxes; got dtype {boxes.dtype}.")
     rows = "k" if count is None else count
     if boxes.ndim != 2 or boxes.shape[1] != 4 or (count is not None and len(boxes) != count):
-        raise ValueError(f"{name} must be ({rows}, 4) as (x0, y0, x1, y1); got shape {boxes.shape}.")
+        raise InvalidValueError(f"{name} must be ({rows}, 4) as (x0, y0, x1, y1); got shape {boxes.shape}.")
     if not np.all(np.isfinite(boxes)):
-        raise ValueError(f"{name} hold NaN or infinite coordinates.")
+        raise InvalidValueError(f"{name} hold NaN or infinite coordinates.")
     flipped = np.flatnonzero((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1]))
     if flipped.size:
         i = int(flipped[0])
-        raise ValueError(
+        raise InvalidValueError(
             f"{name}[{i}] is {boxes[i].tolist()}: boxes are (x0, y0, x1, y1) with x0 <= x1 and "
             "y0 <= y1."
         )
@@ -143,7 +144,7 @@ def boxes_from_map(heatmap, tau, all_components=True):
     """
     heatmap = np.asarray(heatmap)
     if heatmap.ndim != 2:
-        raise ValueError(f"heatmap must be one (H, W) map; got shape {heatmap.shape}.")
+        raise InvalidValueError(f"heatmap must be one (H, W) map; got shape {heatmap.shape}.")
     tau = check_float("tau", tau)
     all_components = check_bool("all_components", all_components)
     labels, count = ndimage.label(heatmap > tau, structure=_EIGHT_CONNECTED)
@@ -171,9 +172,12 @@ def box_iou(boxes, box):
     width = np.clip(np.minimum(boxes[:, 2], box[2]) - np.maximum(boxes[:, 0], box[0]), 0, None)
     height = np.clip(np.minimum(boxes[:, 3], box[3]) - np.maximum(boxes[:, 1], box[1]), 0, None)
     inter = width * height
-    area = lambda b: np.clip(b[..., 2] - b[..., 0], 0, None) * np.clip(b[..., 3] - b[..., 1], 0, None)
-    union = area(boxes) + area(box) - inter
+    union = _box_area(boxes) + _box_area(box) - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+
+
+def _box_area(boxes):
+    return np.clip(boxes[..., 2] - boxes[..., 0], 0, None) * np.clip(boxes[..., 3] - boxes[..., 1], 0, None)
 
 
 def best_ious(maps, gt_boxes, thresholds=None, all_components=True):
@@ -245,7 +249,7 @@ def top1_localization(maps, gt_boxes, predicted, labels, tau, iou_threshold=0.5)
     predicted, labels = np.asarray(predicted), np.asarray(labels)
     for name, values in (("predicted", predicted), ("labels", labels)):
         if values.shape != ious.shape or not np.issubdtype(values.dtype, np.integer):
-            raise ValueError(
+            raise InvalidValueError(
                 f"{name} must be {len(ious)} integer class indices, one per map; got shape "
                 f"{values.shape} and dtype {values.dtype}."
             )
@@ -269,9 +273,9 @@ def pxap(maps, masks, bins=1000):
     bins = check_int("bins", bins, minimum=1, maximum=MAX_PXAP_BINS)
     masks = np.asarray(masks, bool)
     if masks.shape != maps.shape:
-        raise ValueError(f"masks must match maps {maps.shape}; got {masks.shape}.")
+        raise InvalidValueError(f"masks must match maps {maps.shape}; got {masks.shape}.")
     if not masks.any():
-        raise ValueError("The masks hold no object pixels; PxAP is undefined.")
+        raise InvalidValueError("The masks hold no object pixels; PxAP is undefined.")
     edges = np.linspace(0.0, 1.0, bins + 1)
     positive = np.histogram(maps[masks], bins=edges)[0]
     negative = np.histogram(maps[~masks], bins=edges)[0]

@@ -6,9 +6,9 @@ import numpy as np
 from keras import ops
 
 from keras_nest.data.images import check_normalization
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.explain.forward import check_classifier
 from keras_nest.validation import check_choice, check_int_tuple
-
 
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
 
@@ -17,9 +17,9 @@ def _check_maps(maps):
     try:
         maps = np.asarray(maps, np.float32)
     except (TypeError, ValueError):
-        raise TypeError(f"maps must be a numeric (N, h, w) array; got {type(maps).__name__}.") from None
+        raise InvalidTypeError(f"maps must be a numeric (N, h, w) array; got {type(maps).__name__}.") from None
     if maps.ndim != 3 or 0 in maps.shape:
-        raise ValueError(f"maps must be a non-empty (N, h, w) array; got shape {maps.shape}.")
+        raise InvalidValueError(f"maps must be a non-empty (N, h, w) array; got shape {maps.shape}.")
     return maps
 
 
@@ -67,24 +67,24 @@ def scaled_images(images, size):
         images = np.asarray(None)
     if images.dtype == object or not (np.issubdtype(images.dtype, np.integer)
                                       or np.issubdtype(images.dtype, np.floating)):
-        raise TypeError(
+        raise InvalidTypeError(
             "images must be a uint8 (0..255) or float ([0, 1]) array (N, H, W, C) or (H, W, C); "
             f"got dtype {images.dtype}."
         )
     if images.ndim == 3:
         images = images[None]
     if images.ndim != 4 or 0 in images.shape:
-        raise ValueError(f"Expected images of shape (N, H, W, C) or (H, W, C); got {images.shape}.")
+        raise InvalidValueError(f"Expected images of shape (N, H, W, C) or (H, W, C); got {images.shape}.")
     size = check_int_tuple("size", size, length=2)
     if np.issubdtype(images.dtype, np.integer) and images.dtype != np.uint8:
         low, high = int(images.min()), int(images.max())
         if low < 0 or high > 255:
-            raise ValueError(f"Integer images must be in 0..255; got values in [{low}, {high}].")
+            raise InvalidValueError(f"Integer images must be in 0..255; got values in [{low}, {high}].")
         images = images.astype(np.uint8)
     if np.issubdtype(images.dtype, np.floating):
         low, high = float(np.min(images)), float(np.max(images))
         if not (np.isfinite(low) and np.isfinite(high)) or low < 0 or high > 1 + 1e-6:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Float images must be raw pixels in [0, 1]; got values in [{low}, {high}]. "
                 "Divide 0..255 data by 255 or pass it as uint8 (normalised model inputs go "
                 "straight to class_attention_map, grad_cam or gradcat)."
@@ -121,7 +121,7 @@ def prepare_images(images, model, mean, std):
     height, width, channels = model.model_config["input_shape"]
     shape = np.shape(images)
     if len(shape) in (3, 4) and shape[-1] != channels:
-        raise ValueError(f"The model takes {channels}-channel images; got {shape[-1]} channels.")
+        raise InvalidValueError(f"The model takes {channels}-channel images; got {shape[-1]} channels.")
     if len(shape) in (3, 4) and tuple(shape[-3:-1]) != (height, width):
         warnings.warn(
             f"Resizing images from {shape[-3]}x{shape[-2]} to the model's "

@@ -11,6 +11,7 @@ token's row. The map is class-agnostic.
 import numpy as np
 from keras import ops
 
+from keras_nest.errors import InvalidTypeError
 from keras_nest.explain.cam import ClassMaps
 from keras_nest.explain.forward import check_classifier, check_images, token_grid, vit_forward
 from keras_nest.explain.maps import image_maps
@@ -36,7 +37,7 @@ def attention_rollout(model, images):
     (2, 8, 8)
     """
     if not isinstance(model, VitModel):
-        raise TypeError(
+        raise InvalidTypeError(
             "attention_rollout needs a keras_nest ViT baseline (keras_nest.create_model("
             f"'vit_nano_16', ...) or a .keras file it saved); got {type(model).__name__}. For a "
             "NesT classifier use class_attention_map, grad_cam or gradcat."

@@ -10,6 +10,8 @@ zeroed square of half the side).
 import keras
 from keras import ops
 
+from keras_nest.errors import InvalidValueError
+
 POLICIES = ("color", "translation", "cutout")
 
 
@@ -17,7 +19,7 @@ def check_policy(policy):
     names = [p for p in (policy or "").split(",") if p]
     unknown = sorted(set(names) - set(POLICIES))
     if unknown:
-        raise ValueError(f"Unknown DiffAugment policies {unknown}; choose from {POLICIES}.")
+        raise InvalidValueError(f"Unknown DiffAugment policies {unknown}; choose from {POLICIES}.")
     return names
 
 

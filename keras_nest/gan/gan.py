@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_nest.errors import InvalidValueError
 from keras_nest.gan.diffaugment import check_policy, diff_augment
 from keras_nest.gan.losses import get_losses
 
@@ -44,15 +45,15 @@ class GAN(keras.Model):
         super().__init__(**kwargs)
         g_latent = generator.input_shape[-1]
         if latent_dim is not None and int(latent_dim) != g_latent:
-            raise ValueError(f"latent_dim is {latent_dim} but the generator takes {g_latent}-d noise; "
+            raise InvalidValueError(f"latent_dim is {latent_dim} but the generator takes {g_latent}-d noise; "
                              "build the generator with the same latent_dim.")
         if tuple(generator.output_shape[1:]) != tuple(discriminator.input_shape[1:]):
-            raise ValueError(f"The generator makes {tuple(generator.output_shape[1:])} images but the "
+            raise InvalidValueError(f"The generator makes {tuple(generator.output_shape[1:])} images but the "
                              f"discriminator reads {tuple(discriminator.input_shape[1:])}.")
         if int(d_steps) < 1:
-            raise ValueError(f"d_steps must be >= 1; got {d_steps}.")
+            raise InvalidValueError(f"d_steps must be >= 1; got {d_steps}.")
         if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
-            raise ValueError(f"ema_decay must be in (0, 1); got {ema_decay}.")
+            raise InvalidValueError(f"ema_decay must be in (0, 1); got {ema_decay}.")
         check_policy(diffaugment)
         self.generator = generator
         self.discriminator = discriminator

@@ -6,6 +6,8 @@ Each returns a `(B,)` vector; the GAN averages it over the *global* batch
 
 from keras import ops
 
+from keras_nest.errors import InvalidValueError
+
 
 def hinge_d(real, fake):
     """SAGAN's discriminator hinge: relu(1 - D(x)) + relu(1 + D(G(z)))."""
@@ -30,5 +32,5 @@ LOSSES = {"hinge": (hinge_d, hinge_g), "non_saturating": (non_saturating_d, non_
 
 def get_losses(name):
     if name not in LOSSES:
-        raise ValueError(f"Unknown GAN loss {name!r}; choose one of {sorted(LOSSES)}.")
+        raise InvalidValueError(f"Unknown GAN loss {name!r}; choose one of {sorted(LOSSES)}.")
     return LOSSES[name]

@@ -15,50 +15,24 @@ import time
 import keras
 
 from keras_nest.data import dataset_slug, real_images
+from keras_nest.errors import InvalidValueError
 from keras_nest.gan.gan import GAN
 from keras_nest.gan.grids import save_grid
-from keras_nest.gan.losses import LOSSES
 from keras_nest.models import create_discriminator, create_generator, load_saved_model
 from keras_nest.training.callbacks import EpochCommit, NanGuard
 from keras_nest.training.run_folder import LAST, RunFolder, RunFolderError, TrainingDiverged
-from keras_nest.validation import check_choice, check_float, check_int
+from keras_nest.training.spec import GanSettings
+from keras_nest.validation import check_int
 
 KIND = "gan"
 GENERATOR_FILE = "generator.keras"
-
-
-@dataclasses.dataclass(frozen=True)
-class GanSettings:
-    """The adversarial recipe: SAGAN's TTUR defaults (Adam beta_1 = 0, G 1e-4, D 4e-4), EMA 0.999.
-
-    `ema_decay` 0 or `None` keeps no EMA generator.
-    """
-
-    loss: str = "hinge"
-    g_learning_rate: float = 1e-4
-    d_learning_rate: float = 4e-4
-    beta_2: float = 0.999
-    d_steps: int = 1
-    ema_decay: float = 0.999
-    diffaugment: str = None
-    r1_gamma: float = 0.0
-
-    def __post_init__(self):
-        check_choice("loss", self.loss, tuple(LOSSES))
-        check_float("g_learning_rate", self.g_learning_rate, 0.0, None, False)
-        check_float("d_learning_rate", self.d_learning_rate, 0.0, None, False)
-        check_float("beta_2", self.beta_2, 0.0, 1.0, True, False)
-        check_int("d_steps", self.d_steps, 1)
-        if self.ema_decay is not None:
-            check_float("ema_decay", self.ema_decay, 0.0, 1.0, True, False)
-        check_float("r1_gamma", self.r1_gamma, 0.0)
 
 
 def _dataset(images, batch_size, seed):
     import tensorflow as tf
 
     if len(images) < batch_size:
-        raise ValueError(f"The data set has {len(images)} images, fewer than one batch of {batch_size}; "
+        raise InvalidValueError(f"The data set has {len(images)} images, fewer than one batch of {batch_size}; "
                          "lower batch_size.")
     ds = tf.data.Dataset.from_tensor_slices(images)
     return ds.shuffle(min(len(images), 10_000), seed=seed).repeat().batch(batch_size, drop_remainder=True) \
@@ -118,7 +92,7 @@ def train_gan(generator="nest_gan_32", dataset="shapes", steps=1000, batch_size=
     steps = check_int("steps", steps, 1)
     checkpoint_every = min(check_int("checkpoint_every", checkpoint_every, 1), steps)
     if steps % checkpoint_every:
-        raise ValueError(f"steps ({steps}) must be a multiple of checkpoint_every ({checkpoint_every}).")
+        raise InvalidValueError(f"steps ({steps}) must be a multiple of checkpoint_every ({checkpoint_every}).")
     given = {"loss": loss, "g_learning_rate": g_learning_rate, "d_learning_rate": d_learning_rate,
              "beta_2": beta_2, "d_steps": d_steps, "ema_decay": ema_decay, "diffaugment": diffaugment,
              "r1_gamma": r1_gamma}
@@ -140,6 +114,10 @@ def train_gan(generator="nest_gan_32", dataset="shapes", steps=1000, batch_size=
                              num_examples=num_examples)
         data = _dataset(images, batch_size, seed)
         run.start(settings={"gan": dataclasses.asdict(settings), "steps": steps}, identity=identity)
+        if verbose:
+            start = f"resuming after step {run.state.epoch * checkpoint_every}" if run.resumed else "new run"
+            print(f"keras-nest gan train: {generator} on {dataset}, {steps} steps of batch {batch_size}, "
+                  f"{settings.loss} loss, {start} in {out}", flush=True)
         return _fit_gan(run, gan, data, chunks, identity, settings, callbacks, verbose, start)
 
 
@@ -210,7 +188,7 @@ def sample(model_path, num_images=64, seed=0, out="grid.png"):
         images = model.sample(num_images, seed=seed)
     else:
         if len(model.input_shape) != 2:
-            raise ValueError(f"{model_path!r} is not a generator (it takes {model.input_shape} inputs).")
+            raise InvalidValueError(f"{model_path!r} is not a generator (it takes {model.input_shape} inputs).")
         noise = keras.random.normal((int(num_images), model.input_shape[-1]), seed=seed)
         images = model(noise, training=False)
     save_grid(keras.ops.convert_to_numpy(images), out)

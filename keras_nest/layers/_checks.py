@@ -9,6 +9,7 @@ import numbers
 
 import keras
 
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.validation import check_bool, check_float, check_int, describe
 
 
@@ -22,9 +23,9 @@ def check_pair(name, value, minimum=1):
         value = check_int(name, value, minimum=minimum)
         return (value, value)
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {describe(value)}.")
+        raise InvalidTypeError(f"{name} must be an int or a pair of ints, got {describe(value)}.")
     if len(value) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {tuple(value)!r}.")
+        raise InvalidValueError(f"{name} must be an int or a pair of ints, got {tuple(value)!r}.")
     return tuple(check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value))
 
 
@@ -34,11 +35,11 @@ def check_rate(name, value):
     >>> check_rate("dropout", 1)
     Traceback (most recent call last):
         ...
-    ValueError: dropout must be in [0, 1), got 1.0.
+    keras_nest.errors.InvalidValueError: dropout must be in [0, 1), got 1.0.
     """
     value = check_float(name, value)
     if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value}.")
+        raise InvalidValueError(f"{name} must be in [0, 1), got {value}.")
     return value
 
 
@@ -52,7 +53,7 @@ def check_seed(name, value):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int or None, got {describe(value)}.")
+        raise InvalidTypeError(f"{name} must be an int or None, got {describe(value)}.")
     return int(value)
 
 
@@ -60,7 +61,7 @@ def check_positive_int(name, value):
     """An int >= 1, with the message "must be a positive int"."""
     value = check_int(name, value)
     if value < 1:
-        raise ValueError(f"{name} must be a positive int (>= 1), got {value}.")
+        raise InvalidValueError(f"{name} must be a positive int (>= 1), got {value}.")
     return value
 
 
@@ -75,7 +76,7 @@ def check_mlp_ratio(value, widths=()):
 def check_mlp_width(mlp_ratio, width):
     """Raises if `int(width * mlp_ratio)`, the MLP's hidden width, is below 1."""
     if int(width * mlp_ratio) < 1:
-        raise ValueError(
+        raise InvalidValueError(
             f"mlp_ratio {mlp_ratio:g} gives a {width}-wide layer an MLP of "
             f"int({width} * {mlp_ratio:g}) = 0 units; use mlp_ratio >= {1 / width:g}."
         )
@@ -87,7 +88,7 @@ def check_key_value_heads(num_heads, num_key_value_heads):
         return num_heads
     num_key_value_heads = check_int("num_key_value_heads", num_key_value_heads, minimum=1)
     if num_heads % num_key_value_heads:
-        raise ValueError(
+        raise InvalidValueError(
             f"num_key_value_heads={num_key_value_heads} must divide "
             f"num_heads={num_heads} (use 1 for multi-query attention, "
             f"{num_heads} for multi-head attention)."
@@ -100,7 +101,7 @@ def check_activation(name, value):
     try:
         keras.activations.get(value)
     except (ValueError, TypeError):
-        raise ValueError(
+        raise InvalidValueError(
             f"{name} must be None, a Keras activation name such as 'softmax' or "
             f"'sigmoid', or a callable; got {value!r}."
         ) from None

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_nest.errors import InvalidValueError
 from keras_nest.layers._checks import check_int
 from keras_nest.layers.block_partition import _pair, blockify, deblockify
 from keras_nest.layers.transformer_block import layer_norm
@@ -41,7 +42,7 @@ class BlockAggregation(keras.layers.Layer):
         self.grid_size = _pair(grid_size, "grid_size")
         self.block_size = _pair(block_size, "block_size")
         if self.grid_size[0] % 2 or self.grid_size[1] % 2:
-            raise ValueError(
+            raise InvalidValueError(
                 f"grid_size must have even sides: block aggregation merges 2x2 groups "
                 f"of blocks; a {self.grid_size[0]}x{self.grid_size[1]} grid has an odd side."
             )

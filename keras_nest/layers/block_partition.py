@@ -14,6 +14,7 @@ aggregation builds: block ``(r, c)`` of a level covers blocks
 import keras
 from keras import ops
 
+from keras_nest.errors import InvalidValueError
 from keras_nest.layers._checks import check_bool, check_int, check_pair
 
 # (B, a, b, c, d, C) -> (B, a, c, b, d, C). The permutation is its own inverse,
@@ -33,17 +34,52 @@ def _regroup(x, split, merged):
     return ops.reshape(x, (-1, *merged, channels))
 
 
-def blockify(x, block_size):
-    """Split `(B, H, W, C)` into blocks: returns `(B, T, n, C)`."""
+def blockify(x, block_size, grid_size=None):
+    """Split `(B, H, W, C)` into blocks: returns `(B, T, n, C)`.
+
+    `grid_size` (blocks per side), when given, is the layout expected: it
+    must agree with a static `H x W`, and it supplies the size when `H` or
+    `W` is unknown while tracing (e.g. a `tf.data` pipeline of images of
+    shape `(None, None, 3)`); a different size at run time then fails.
+
+    Raises:
+        ValueError: the sides are not multiples of the block sides, do not
+            match `grid_size`, or are unknown and no `grid_size` is given.
+    """
     bh, bw = _pair(block_size, "block_size")
     height, width = x.shape[1], x.shape[2]
-    if height % bh or width % bw:
+    if grid_size is not None:
+        gh, gw = _pair(grid_size, "grid_size")
+    if height is None or width is None:
+        if grid_size is None:
+            raise ValueError(
+                f"Cannot cut a token plane of unknown size {height}x{width} into {bh}x{bw} "
+                "blocks: give the input pipeline a static image size (e.g. "
+                "keras.Input((H, W, C)), or tf.ensure_shape / a resize in tf.data)."
+            )
+        x = _with_plane_size(x, (gh * bh, gw * bw))
+    elif height % bh or width % bw:
         raise ValueError(
             f"A {height}x{width} token plane cannot be cut into {bh}x{bw} "
             "blocks: both sides must be multiples of the block side."
         )
-    gh, gw = height // bh, width // bw
+    elif grid_size is not None and (height, width) != (gh * bh, gw * bw):
+        raise ValueError(
+            f"Expected a {gh * bh}x{gw * bw} token plane ({gh}x{gw} blocks of {bh}x{bw} "
+            f"tokens), got {height}x{width}."
+        )
+    gh, gw = x.shape[1] // bh, x.shape[2] // bw
     return _regroup(x, (gh, bh, gw, bw), (gh * gw, bh * bw))
+
+
+def _with_plane_size(x, plane_size):
+    """`x` with its unknown height and width set to `plane_size`, checked at run time."""
+    shape = (None, *plane_size, x.shape[-1])
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.ensure_shape(x, shape)  # raises at run time on another size
+    return ops.reshape(x, (ops.shape(x)[0], *shape[1:]))
 
 
 def deblockify(x, grid_size, block_size):
@@ -68,9 +104,16 @@ class BlockPartition(keras.layers.Layer):
     `(B, H, W, C)`; `grid_size` (blocks per column and row) is then needed
     because `T` alone does not tell a 2x8 grid from a 4x4 one.
 
+    Without `inverse`, a `grid_size` fixes the expected plane
+    `(gh * bh, gw * bw)`: inputs whose height and width are unknown while
+    tracing (a `tf.data` pipeline of `(None, None, 3)` images) are taken to
+    be of that size (checked at run time); without it such inputs raise a
+    `ValueError` asking for a static size.
+
     Args:
         block_size: int or `(bh, bw)`. Tokens per block side.
-        grid_size: int or `(gh, gw)`. Blocks per side; only for `inverse=True`.
+        grid_size: int or `(gh, gw)`. Blocks per side; needed for
+            `inverse=True`, optional otherwise.
         inverse: bool. Undo the partition instead. Defaults to `False`.
 
     Raises:
@@ -94,13 +137,13 @@ class BlockPartition(keras.layers.Layer):
         self.block_size = _pair(block_size, "block_size")
         self.inverse = check_bool("inverse", inverse)
         if self.inverse and grid_size is None:
-            raise ValueError("BlockPartition(inverse=True) needs `grid_size`.")
+            raise InvalidValueError("BlockPartition(inverse=True) needs `grid_size`.")
         self.grid_size = None if grid_size is None else _pair(grid_size, "grid_size")
 
     def call(self, x):
         if self.inverse:
             return deblockify(x, self.grid_size, self.block_size)
-        return blockify(x, self.block_size)
+        return blockify(x, self.block_size, self.grid_size)
 
     def compute_output_shape(self, input_shape):
         batch, channels = input_shape[0], input_shape[-1]
@@ -108,6 +151,10 @@ class BlockPartition(keras.layers.Layer):
         if self.inverse:
             gh, gw = self.grid_size
             return (batch, gh * bh, gw * bw, channels)
+        if self.grid_size is not None:
+            return (batch, self.grid_size[0] * self.grid_size[1], bh * bw, channels)
+        if input_shape[1] is None or input_shape[2] is None:
+            return (batch, None, bh * bw, channels)
         return (batch, (input_shape[1] // bh) * (input_shape[2] // bw), bh * bw, channels)
 
     def get_config(self):
@@ -139,7 +186,7 @@ def block_children(index, grid_size):
     gh, gw = _pair(grid_size, "grid_size")
     index = check_int("index", index)
     if not 0 <= index < gh * gw:
-        raise ValueError(f"Block index {index} is outside a {gh}x{gw} grid.")
+        raise InvalidValueError(f"Block index {index} is outside a {gh}x{gw} grid.")
     row, col = divmod(index, gw)
     child_cols = 2 * gw
     return [(2 * row + a) * child_cols + 2 * col + b for a in (0, 1) for b in (0, 1)]
@@ -153,7 +200,7 @@ def block_parent(index, grid_size):
     gh, gw = _pair(grid_size, "grid_size")
     index = check_int("index", index)
     if not 0 <= index < gh * gw:
-        raise ValueError(f"Block index {index} is outside a {gh}x{gw} grid.")
+        raise InvalidValueError(f"Block index {index} is outside a {gh}x{gw} grid.")
     row, col = divmod(index, gw)
     return (row // 2) * (gw // 2) + col // 2
 
@@ -172,7 +219,7 @@ def block_box(index, grid_size, image_size):
     height, width = _pair(image_size, "image_size")
     index = check_int("index", index)
     if not 0 <= index < gh * gw:
-        raise ValueError(f"Block index {index} is outside a {gh}x{gw} grid.")
+        raise InvalidValueError(f"Block index {index} is outside a {gh}x{gw} grid.")
     row, col = divmod(index, gw)
     y0, y1 = row * height // gh, (row + 1) * height // gh
     x0, x1 = col * width // gw, (col + 1) * width // gw

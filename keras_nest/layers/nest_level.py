@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.layers._checks import (
     check_bool,
     check_int,
@@ -65,14 +66,14 @@ class NestLevel(keras.layers.Layer):
         if drop_path_rates is None:
             rates = [0.0] * num_layers
         elif isinstance(drop_path_rates, (str, bytes)) or not hasattr(drop_path_rates, "__len__"):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"drop_path_rates must be a list of {num_layers} floats in [0, 1) or None, "
                 f"got {drop_path_rates!r}."
             )
         else:
             rates = [check_rate(f"drop_path_rates[{i}]", r) for i, r in enumerate(drop_path_rates)]
         if len(rates) != num_layers:
-            raise ValueError(
+            raise InvalidValueError(
                 f"drop_path_rates has {len(rates)} entries for {num_layers} layers; "
                 "give one rate per layer."
             )

@@ -4,6 +4,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_nest.errors import InvalidValueError
+
 
 @keras.saving.register_keras_serializable(package="keras_nest")
 class PositionEmbedding(keras.layers.Layer):
@@ -37,7 +39,7 @@ class PositionEmbedding(keras.layers.Layer):
         try:
             self.initializer = keras.initializers.get(initializer)
         except (ValueError, TypeError):
-            raise ValueError(
+            raise InvalidValueError(
                 "initializer must be None, a Keras initializer or its name (e.g. "
                 f"'zeros', 'truncated_normal'); got {initializer!r}."
             ) from None
@@ -83,7 +85,7 @@ def resize_position_embedding(embedding, old_block_size, new_block_size, method=
     (bh, bw), (nh, nw) = tuple(old_block_size), tuple(new_block_size)
     _, blocks, tokens, channels = embedding.shape
     if tokens != bh * bw:
-        raise ValueError(
+        raise InvalidValueError(
             f"Embedding has {tokens} tokens per block; block size {bh}x{bw} needs {bh * bw}."
         )
     if (bh, bw) == (nh, nw):

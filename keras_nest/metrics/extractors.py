@@ -22,9 +22,9 @@ import numpy as np
 from keras_nest.data import dataset_info, dataset_slug, held_out_split, load_arrays, real_images
 from keras_nest.data.cache import cache_root
 from keras_nest.data.images import to_signed_unit
+from keras_nest.io_utils import atomic_write, read_json, write_json
 from keras_nest.metrics.frechet import frechet_distance
 from keras_nest.metrics.kernel import kernel_distance
-from keras_nest.io_utils import atomic_write, read_json, write_json
 
 EXTRACTOR_VERSION = 1
 

@@ -2,15 +2,17 @@
 
 import numpy as np
 
+from keras_nest.errors import InvalidValueError
+
 
 def _features(x, name):
     x = np.asarray(x, np.float64)
     if x.ndim != 2:
-        raise ValueError(f"{name} must be an (N, D) array of features; got shape {x.shape}.")
+        raise InvalidValueError(f"{name} must be an (N, D) array of features; got shape {x.shape}.")
     if len(x) < 2:
-        raise ValueError(f"{name} needs at least 2 rows to estimate a covariance; got {len(x)}.")
+        raise InvalidValueError(f"{name} needs at least 2 rows to estimate a covariance; got {len(x)}.")
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or infinite values.")
+        raise InvalidValueError(f"{name} contains NaN or infinite values.")
     return x
 
 
@@ -40,7 +42,7 @@ def frechet_distance(features_a, features_b):
     a = _features(features_a, "features_a")
     b = _features(features_b, "features_b")
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"Feature sizes differ: {a.shape[1]} vs {b.shape[1]}.")
+        raise InvalidValueError(f"Feature sizes differ: {a.shape[1]} vs {b.shape[1]}.")
     mu_a, cov_a = gaussian_statistics(a)
     mu_b, cov_b = gaussian_statistics(b)
     eigenvalues = np.linalg.eigvals(cov_a @ cov_b)

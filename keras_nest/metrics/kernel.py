@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from keras_nest.errors import InvalidValueError
 from keras_nest.metrics.frechet import _features
 
 
@@ -46,7 +47,7 @@ def kernel_distance(features_a, features_b, num_subsets=100, subset_size=1000, s
     a = _features(features_a, "features_a")
     b = _features(features_b, "features_b")
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"Feature sizes differ: {a.shape[1]} vs {b.shape[1]}.")
+        raise InvalidValueError(f"Feature sizes differ: {a.shape[1]} vs {b.shape[1]}.")
     size = min(int(subset_size), len(a), len(b))
     rng = np.random.default_rng(seed)
     values = np.array([

@@ -1,4 +1,4 @@
-"""NesT models."""
+"""NesT models; their named presets live in `keras_nest.presets`."""
 
 from keras_nest.models.complexity import count_macs
 from keras_nest.models.factory import (
@@ -10,14 +10,11 @@ from keras_nest.models.factory import (
     preset_config,
 )
 from keras_nest.models.nest import NestModel, drop_path_schedule, level_geometry
-from keras_nest.models.nest_presets import NEST_PRESETS
-from keras_nest.models.vit import VIT_PRESETS, VitModel
+from keras_nest.models.vit import VitModel
 from keras_nest.models.weights import load_saved_model, load_weights, transfer_weights
 
 __all__ = [
-    "NEST_PRESETS",
     "NestModel",
-    "VIT_PRESETS",
     "VitModel",
     "count_macs",
     "create_discriminator",

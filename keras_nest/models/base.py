@@ -1,6 +1,9 @@
 """What every keras_nest model shares: config round-trips, dtypes, the head."""
 
 import keras
+from keras import ops
+
+from keras_nest.errors import InvalidValueError
 
 
 class ConfiguredModel(keras.Model):
@@ -57,14 +60,14 @@ def _dtype_policy(name, value):
     try:
         return keras.dtype_policies.get(value)
     except (ValueError, TypeError):
-        raise ValueError(
+        raise InvalidValueError(
             f"{name} must be None, a dtype policy or its name (e.g. 'float32', "
             f"'mixed_bfloat16'); got {value!r}."
         ) from None
 
 
-def classification_head(x, num_classes, activation, dtype):
-    """The Dense classifier, named `predictions` as in keras.applications."""
+def classification_head(num_classes, activation, dtype):
+    """The Dense classifier layer, named `predictions` as in keras.applications."""
     return keras.layers.Dense(
         num_classes,
         activation=activation,
@@ -72,4 +75,10 @@ def classification_head(x, num_classes, activation, dtype):
         bias_initializer="zeros",
         name="predictions",
         dtype=dtype,
-    )(x)
+    )
+
+
+def head_logits(head, pooled):
+    """Logits of the Dense `head` before its activation, in float32."""
+    kernel = ops.cast(head.kernel, "float32")
+    return ops.matmul(ops.cast(pooled, "float32"), kernel) + ops.cast(head.bias, "float32")

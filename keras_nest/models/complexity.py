@@ -7,7 +7,7 @@ def _stages(model):
     if hasattr(model, "geometry"):  # NesT
         kv = lambda heads: 1 if config["attention"] == "multi_query" else heads  # noqa: E731
         return [
-            (*g["plane_size"], g["grid_size"][0] * g["grid_size"][1], dim, heads, kv(heads), depth)
+            (*g.plane_size, g.num_blocks, dim, heads, kv(heads), depth)
             for g, dim, heads, depth in zip(
                 model.geometry, config["embed_dims"], config["num_heads"], config["depths"]
             )

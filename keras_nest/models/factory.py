@@ -1,73 +1,69 @@
-"""`create_model` and `list_models`: named configs to Keras models."""
+"""`create_model`, `create_generator`, `create_discriminator`: presets to Keras models.
+
+The presets themselves (configs, parameter counts, descriptions) live in
+`keras_nest.presets`, one `Preset` schema for every kind; this module only
+resolves a preset's `class_name` to its class and applies overrides.
+"""
 
 import inspect
 import os
 
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.layers._checks import check_int
-from keras_nest.models.gan_presets import GENERATOR_PRESETS, ResnetDiscriminator, discriminator_config
 from keras_nest.models.nest import NestModel
-from keras_nest.models.nest_presets import NEST_PRESETS
-from keras_nest.models.vit import VIT_PRESETS, VitModel
+from keras_nest.models.nest_generator import NestGenerator
+from keras_nest.models.sagan import ResnetDiscriminator, SaganGenerator
+from keras_nest.models.vit import VitModel
 from keras_nest.models.weights import load_weights
+from keras_nest.presets import get_preset, list_presets
 
-_REGISTRY = {
-    **{name: (NestModel, preset) for name, preset in NEST_PRESETS.items()},
-    **{name: (VitModel, preset) for name, preset in VIT_PRESETS.items()},
-}
+_CLASSES = {cls.__name__: cls for cls in (NestModel, VitModel, NestGenerator, SaganGenerator, ResnetDiscriminator)}
 
 
 def list_models(family=None):
     """Names accepted by `create_model`, sorted; `family` is "nest" or "vit"."""
-    return sorted(n for n in _REGISTRY if family is None or n.startswith(f"{family}_"))
-
-
-def _check_name(kind, name, names):
-    """`name` if it is one of `names`; TypeError/ValueError listing them otherwise."""
-    if not isinstance(name, str):
-        raise TypeError(
-            f"{kind} name must be a string, one of {', '.join(names)}; got {name!r} "
-            f"({type(name).__name__})."
-        )
-    if name not in names:
-        raise ValueError(f"Unknown {kind} {name!r}. Available {kind}s: {', '.join(names)}.")
-    return name
+    return [p.name for p in list_presets("classifier", family)]
 
 
 def _check_model_name(overrides, default):
     """The Keras name of the new model: `overrides["name"]` (a string) or `default`."""
     name = overrides.get("name", default)
     if not isinstance(name, str):
-        raise TypeError(f"name must be a string, got {name!r} ({type(name).__name__}).")
+        raise InvalidTypeError(f"name must be a string, got {name!r} ({type(name).__name__}).")
     if not name or "/" in name:
-        raise ValueError(f"name must be a non-empty string without '/', got {name!r}.")
+        raise InvalidValueError(f"name must be a non-empty string without '/', got {name!r}.")
     return name
 
 
-def preset_config(name, **overrides):
+def preset_config(preset, /, **overrides):
     """The model class and full config of a named model, overrides applied.
 
+    `preset` is positional, so `name=` among the overrides is the Keras
+    name of the model (not part of the config).
+
     Raises:
-        TypeError: `name` is not a string.
-        ValueError: `name` is unknown (the message lists the names), or an
+        TypeError: `preset` is not a string.
+        ValueError: `preset` is unknown (the message lists the names), or an
             override is not an argument of the model.
     """
-    _check_name("model", name, list_models())
-    return _apply_overrides(name, *_REGISTRY[name], overrides)
+    return _apply_overrides(get_preset(preset, "classifier"), overrides)
 
 
-def _apply_overrides(name, model_class, preset, overrides):
+def _apply_overrides(preset, overrides):
+    """The class of `preset` and its config with `overrides` (not `name`) applied."""
+    name, model_class = preset.name, _CLASSES[preset.class_name]
     if "classes" in overrides:  # keras.applications spelling
         classes = overrides.pop("classes")
         if overrides.get("num_classes", classes) != classes:
-            raise ValueError("Give either `classes` or `num_classes`, not two different values.")
+            raise InvalidValueError("Give either `classes` or `num_classes`, not two different values.")
         overrides["num_classes"] = classes
     valid = set(inspect.signature(model_class.__init__).parameters) - {"self", "kwargs"}
     unknown = sorted(set(overrides) - valid - {"name"})
     if unknown:
-        raise ValueError(
+        raise InvalidValueError(
             f"Unknown argument(s) {unknown} for {name!r}. Valid: {', '.join(sorted(valid))}."
         )
-    config = dict(preset["config"])
+    config = dict(preset.config)
     config.update({k: v for k, v in overrides.items() if k != "name"})
     shape = config.get("input_shape")
     if isinstance(shape, (tuple, list)) and len(shape) == 2:  # (H, W): RGB
@@ -75,11 +71,11 @@ def _apply_overrides(name, model_class, preset, overrides):
     return model_class, config
 
 
-def create_model(name, weights=None, **overrides):
+def create_model(preset, /, weights=None, **overrides):
     """Builds a named NesT (or ViT baseline) as a functional `keras.Model`.
 
     Args:
-        name: one of `list_models()`.
+        preset: one of `list_models()` (positional only).
         weights: `None`, or a `.keras` / `.weights.h5` file of the same
             architecture, possibly at another input size: position
             embeddings are then resized (see `transfer_weights`). For timm
@@ -87,12 +83,13 @@ def create_model(name, weights=None, **overrides):
         **overrides: any `NestModel` argument, e.g. `num_classes` (or
             `classes`), `input_shape`, `include_top`, `pooling`,
             `classifier_activation`, `drop_path_rate`, `attention`,
-            `gelu_approximate`, `feature_pyramid`, `dtype`, `name`.
+            `gelu_approximate`, `feature_pyramid`, `dtype`, `name` (the
+            Keras name of the model; default: the preset name).
 
     Raises:
-        TypeError: `name` is not a string, or an override has the wrong
+        TypeError: `preset` is not a string, or an override has the wrong
             type (e.g. `input_shape=(16.5, 16, 3)`, `include_top="False"`).
-        ValueError: `name` is unknown (the message lists the names), an
+        ValueError: `preset` is unknown (the message lists the names), an
             override is not an argument of the model, or its value is out
             of range or inconsistent (e.g. `input_shape=(16, 16, 0)`,
             `num_heads=(-2, 3, 4)`); see `NestModel` and `VitModel`.
@@ -103,10 +100,10 @@ def create_model(name, weights=None, **overrides):
     >>> model.count_params()
     6024100
     """
-    model_class, config = preset_config(name, **overrides)
+    model_class, config = preset_config(preset, **overrides)
     if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        raise TypeError(f"weights must be None or a file path, got {weights!r}.")
-    model = model_class(name=_check_model_name(overrides, name), **config)
+        raise InvalidTypeError(f"weights must be None or a file path, got {weights!r}.")
+    model = model_class(name=_check_model_name(overrides, preset), **config)
     if weights is not None:
         load_weights(model, weights, lambda **kw: model_class(name=model.name, **dict(config, **kw)))
     return model
@@ -114,19 +111,21 @@ def create_model(name, weights=None, **overrides):
 
 def list_generators(family=None):
     """Names accepted by `create_generator`; `family` is "nest" or "sagan"."""
-    return sorted(n for n in GENERATOR_PRESETS if family is None or n.startswith(f"{family}_"))
+    return [p.name for p in list_presets("generator", family)]
 
 
-def create_generator(name, **overrides):
+def create_generator(preset, /, **overrides):
     """Builds a named image generator: `(B, latent_dim)` noise to `(B, S, S, 3)` in [-1, 1].
 
     Args:
-        name: one of `list_generators()` (`nest_gan_*` or the `sagan_*` baselines).
-        **overrides: constructor arguments, e.g. `latent_dim`, `channels`.
+        preset: one of `list_generators()` (`nest_gan_*` or the `sagan_*`
+            baselines; positional only).
+        **overrides: constructor arguments, e.g. `latent_dim`, `channels`,
+            and `name` (the Keras name; default: the preset name).
 
     Raises:
-        TypeError: `name` is not a string, or an override has the wrong type.
-        ValueError: `name` is unknown (the message lists the names), an
+        TypeError: `preset` is not a string, or an override has the wrong type.
+        ValueError: `preset` is unknown (the message lists the names), an
             override is not an argument of the generator, or its value is
             out of range (e.g. `latent_dim=0`, `channels=0`); see
             `NestGenerator` and `SaganGenerator`.
@@ -137,10 +136,8 @@ def create_generator(name, **overrides):
     >>> tuple(g(keras.ops.zeros((2, 16))).shape)
     (2, 16, 16, 3)
     """
-    _check_name("generator", name, list_generators())
-    preset = GENERATOR_PRESETS[name]
-    model_class, config = _apply_overrides(name, preset["class"], preset, overrides)
-    return model_class(name=_check_model_name(overrides, name), **config)
+    model_class, config = _apply_overrides(get_preset(preset, "generator"), overrides)
+    return model_class(name=_check_model_name(overrides, preset), **config)
 
 
 def create_discriminator(image_size, channels=3, **overrides):
@@ -150,7 +147,8 @@ def create_discriminator(image_size, channels=3, **overrides):
         image_size: int. 16, 32 or 64.
         channels: int >= 1. Image channels.
         **overrides: other `ResnetDiscriminator` arguments (`widths`,
-            `downsample`, `attention_resolution`, `dtype`, `name`).
+            `downsample`, `attention_resolution`, `dtype`, `name`; the
+            default name is the preset's, `discriminator_<image_size>`).
 
     Raises:
         TypeError: `image_size` or `channels` is not an int (e.g. 16.5).
@@ -167,11 +165,16 @@ def create_discriminator(image_size, channels=3, **overrides):
     valid = set(inspect.signature(ResnetDiscriminator.__init__).parameters) - {"self", "kwargs"}
     unknown = sorted(set(overrides) - (valid - {"image_size", "channels"}) - {"name"})
     if unknown:
-        raise ValueError(
+        raise InvalidValueError(
             f"Unknown argument(s) {unknown} for create_discriminator. Valid: image_size, channels, "
             f"{', '.join(sorted(valid - {'image_size', 'channels'}))}, name."
         )
-    name = _check_model_name(overrides, f"discriminator_{image_size}")
-    config = dict(discriminator_config(image_size, channels))
+    presets = {p.config["image_size"]: p for p in list_presets("discriminator")}
+    if image_size not in presets:
+        raise InvalidValueError(f"No discriminator for {image_size}x{image_size} images (image_size={image_size!r}); "
+                         f"available sizes: {sorted(presets)}.")
+    preset = presets[image_size]
+    name = _check_model_name(overrides, preset.name)
+    config = dict(preset.config, channels=channels)
     config.update({k: v for k, v in overrides.items() if k != "name"})
-    return ResnetDiscriminator(name=name, **config)
+    return _CLASSES[preset.class_name](name=name, **config)

@@ -1,8 +1,13 @@
 """The NesT model: layers composed into a functional `keras.Model`."""
 
+import dataclasses
+from typing import Optional
+
 import keras
 import numpy as np
+from keras import ops
 
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.layers import (
     BlockAggregation,
     BlockPartition,
@@ -18,67 +23,19 @@ from keras_nest.layers._checks import (
     check_rate,
     check_seed,
 )
+from keras_nest.layers.block_partition import blockify, deblockify
 from keras_nest.layers.transformer_block import layer_norm
-from keras_nest.models.base import ConfiguredModel, classification_head, resolve_dtypes
+from keras_nest.models.base import (
+    ConfiguredModel,
+    classification_head,
+    head_logits,
+    resolve_dtypes,
+)
+from keras_nest.models.geometry import LevelGeometry, level_geometry  # noqa: F401 (re-exported)
 from keras_nest.validation import check_choice, check_int_tuple
 
 ATTENTION_TYPES = ("multi_head", "multi_query")
 POOLING_TYPES = (None, "avg", "max")
-
-
-def _valid_sizes_near(value, multiple):
-    below = (value // multiple) * multiple
-    sizes = [s for s in (below, below + multiple) if s > 0]
-    return " or ".join(str(s) for s in sizes)
-
-
-def level_geometry(image_size, patch_size, num_levels):
-    """Block layout of every level for an input size.
-
-    NesT keeps the number of blocks per level fixed (`4**(L-1-l)` at level
-    `l`, one block at the top) and lets the block size follow the input, as
-    the official code does when it runs at 384 px. So the patch grid must
-    divide into `2**(L-1)` blocks per side.
-
-    Returns:
-        A list with, per level, a dict of `grid_size` (blocks per side),
-        `block_size` (tokens per block side) and `plane_size` (tokens per
-        side).
-
-    Raises:
-        ValueError: the size cannot be laid out; the message names sizes
-            that can.
-    """
-    height, width = image_size
-    blocks = 2 ** (num_levels - 1)
-    multiple = patch_size * blocks
-    for side_name, side in (("height", height), ("width", width)):
-        if side is None:
-            raise ValueError("NesT needs a static image size; got None in input_shape.")
-        if side % multiple:
-            detail = (
-                f"{side}/{patch_size} = {side / patch_size:g} patches"
-                if side % patch_size
-                else f"{side // patch_size} patches do not split into {blocks} blocks"
-            )
-            raise ValueError(
-                f"Image {side_name} {side} does not fit this NesT: with patch size "
-                f"{patch_size} and {num_levels} levels ({blocks}x{blocks} blocks at "
-                f"level 0), {detail}. Use a multiple of {multiple}, e.g. "
-                f"{_valid_sizes_near(side, multiple)}."
-            )
-    block = (height // multiple, width // multiple)
-    geometry = []
-    for level in range(num_levels):
-        grid = 2 ** (num_levels - 1 - level)
-        geometry.append(
-            {
-                "grid_size": (grid, grid),
-                "block_size": block,
-                "plane_size": (grid * block[0], grid * block[1]),
-            }
-        )
-    return geometry
 
 
 def drop_path_schedule(drop_path_rate, depths):
@@ -91,15 +48,15 @@ def drop_path_schedule(drop_path_rate, depths):
 def check_input_shape(value, family="NesT"):
     """`input_shape` as a tuple of three ints >= 1 (a static `(H, W, C)`)."""
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-        raise TypeError(
+        raise InvalidTypeError(
             f"input_shape must be (height, width, channels), e.g. (32, 32, 3); got {value!r}."
         )
     if len(value) != 3:
-        raise ValueError(
+        raise InvalidValueError(
             f"input_shape must be (height, width, channels), e.g. (32, 32, 3); got {tuple(value)}."
         )
     if value[0] is None or value[1] is None:
-        raise ValueError(
+        raise InvalidValueError(
             f"{family} needs a static image size; got None in input_shape {tuple(value)}. "
             "Give the height and width as ints."
         )
@@ -111,7 +68,7 @@ def check_num_classes(num_classes, include_top):
     if num_classes is None and not include_top:
         return None
     if num_classes is None:
-        raise ValueError(
+        raise InvalidValueError(
             "num_classes must be a positive int (>= 1) when include_top=True, got None."
         )
     return check_positive_int("num_classes", num_classes)
@@ -126,29 +83,29 @@ def _checked_config(
     input_shape = check_input_shape(input_shape)
     patch_size = check_int("patch_size", patch_size)
     if patch_size < 1:
-        raise ValueError(f"patch_size must be >= 1, got {patch_size}.")
+        raise InvalidValueError(f"patch_size must be >= 1, got {patch_size}.")
     depths = check_int_tuple("depths", depths, minimum=1)
     embed_dims = check_int_tuple("embed_dims", embed_dims, minimum=1)
     num_heads = check_int_tuple("num_heads", num_heads, minimum=1)
     levels = len(depths)
     if levels < 1:
-        raise ValueError("`depths` must list at least one level, e.g. (1, 1, 2).")
+        raise InvalidValueError("`depths` must list at least one level, e.g. (1, 1, 2).")
     for key, value in (("embed_dims", embed_dims), ("num_heads", num_heads)):
         if len(value) != levels:
-            raise ValueError(
+            raise InvalidValueError(
                 f"`{key}` has {len(value)} entries but `depths` has {levels} levels; "
                 "give one value per level."
             )
     for level, (dim, head) in enumerate(zip(embed_dims, num_heads)):
         if dim % head:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Level {level}: width {dim} is not divisible by {head} heads (num_heads). "
                 f"Pick heads among {[h for h in range(1, dim + 1) if dim % h == 0][:12]}."
             )
     include_top = check_bool("include_top", include_top)
     pooling = check_choice("pooling", pooling, POOLING_TYPES)
     if include_top and pooling is not None:
-        raise ValueError("`pooling` applies only with include_top=False (the head averages tokens).")
+        raise InvalidValueError("`pooling` applies only with include_top=False (the head averages tokens).")
     return dict(
         input_shape=input_shape,
         patch_size=patch_size,
@@ -175,12 +132,29 @@ def _checked_config(
 class NestModel(ConfiguredModel):
     """NesT: a hierarchy of local transformers over nested image blocks.
 
+    Zhang et al., "Nested Hierarchical Transformer: Towards Accurate,
+    Data-Efficient and Interpretable Visual Understanding", AAAI 2022,
+    arXiv:2105.12723.
+
     Patch embedding -> cut into blocks -> for each level: a `NestLevel`
     (position embedding + transformer blocks inside every block), then
     `BlockAggregation` into the next level (2x2 blocks -> 1) -> LayerNorm
-    -> mean over all tokens -> Dense. A functional model: layers are named
-    `patch_embedding`, `block_partition`, `level_{i}`, `aggregation_{i}`,
-    `final_norm` and `predictions`.
+    -> mean over all tokens -> Dense. A functional model whose parts are
+    also attributes (as keras-hub backbones keep layer references):
+
+    * `patch_embedding` (`PatchEmbedding`), `block_partition`
+      (`BlockPartition`);
+    * `levels`, a list of `NestLevel` (level 0 first), and `aggregations`,
+      a list of `BlockAggregation`, one per level after the first
+      (`aggregations[i - 1]` feeds `levels[i]`);
+    * `final_norm` (LayerNorm) and `head` (the Dense `predictions` layer,
+      or `None` with `include_top=False`);
+    * `geometry`, a tuple of `LevelGeometry` (grid, block and plane size of
+      every level).
+
+    `forward_levels` replays the network level by level for explanations.
+    Layer names follow keras.applications (`level_{i}`, `aggregation_{i}`,
+    `final_norm`, `predictions`, ...), so `get_layer` works too.
 
     Use `keras_nest.create_model(name, **overrides)` for the named configs.
 
@@ -237,6 +211,10 @@ class NestModel(ConfiguredModel):
     >>> model = keras_nest.create_model("nest_nano_16", num_classes=5)
     >>> tuple(model(keras.ops.ones((2, 16, 16, 3))).shape)
     (2, 5)
+    >>> len(model.levels), len(model.aggregations), model.head.name
+    (3, 2, 'predictions')
+    >>> model.geometry[0].block_size
+    (4, 4)
     """
 
     def __init__(
@@ -273,42 +251,59 @@ class NestModel(ConfiguredModel):
         geometry = level_geometry(config["input_shape"][:2], config["patch_size"], levels)
 
         images = keras.Input(shape=config["input_shape"], name="images")
-        x = PatchEmbedding(
+        patch_embedding = PatchEmbedding(
             config["embed_dims"][0], config["patch_size"], name="patch_embedding", dtype=policy
-        )(images)
-        x = BlockPartition(geometry[0]["block_size"], name="block_partition", dtype=policy)(x)
+        )
+        # The grid is given too, so inputs whose size is unknown while tracing
+        # (a tf.data pipeline of (None, None, 3) images) take the configured size.
+        block_partition = BlockPartition(
+            geometry[0].block_size,
+            grid_size=geometry[0].grid_size,
+            name="block_partition",
+            dtype=policy,
+        )
+        x = block_partition(patch_embedding(images))
         rates = drop_path_schedule(config["drop_path_rate"], config["depths"])
-        pyramid = {}
+        nest_levels, aggregations, pyramid = [], [], {}
         for i in range(levels):
             if i > 0:
-                x = BlockAggregation(
-                    config["embed_dims"][i],
-                    grid_size=geometry[i - 1]["grid_size"],
-                    block_size=geometry[i - 1]["block_size"],
-                    name=f"aggregation_{i}",
+                aggregations.append(
+                    BlockAggregation(
+                        config["embed_dims"][i],
+                        grid_size=geometry[i - 1].grid_size,
+                        block_size=geometry[i - 1].block_size,
+                        name=f"aggregation_{i}",
+                        dtype=policy,
+                    )
+                )
+                x = aggregations[-1](x)
+            nest_levels.append(
+                NestLevel(
+                    config["depths"][i],
+                    config["num_heads"][i],
+                    num_key_value_heads=1 if attention == "multi_query" else None,
+                    mlp_ratio=config["mlp_ratio"],
+                    drop_path_rates=rates[i],
+                    dropout=config["dropout"],
+                    attention_dropout=config["attention_dropout"],
+                    gelu_approximate=config["gelu_approximate"],
+                    seed=None if seed is None else seed + 1000 * i,
+                    name=f"level_{i}",
                     dtype=policy,
-                )(x)
-            x = NestLevel(
-                config["depths"][i],
-                config["num_heads"][i],
-                num_key_value_heads=1 if attention == "multi_query" else None,
-                mlp_ratio=config["mlp_ratio"],
-                drop_path_rates=rates[i],
-                dropout=config["dropout"],
-                attention_dropout=config["attention_dropout"],
-                gelu_approximate=config["gelu_approximate"],
-                seed=None if seed is None else seed + 1000 * i,
-                name=f"level_{i}",
-                dtype=policy,
-            )(x)
+                )
+            )
+            x = nest_levels[-1](x)
             if config["feature_pyramid"]:
                 pyramid[f"level_{i}"] = self._to_plane(x, geometry[i], f"level_{i}_map", policy)
 
-        x = layer_norm("final_norm", dtype=policy)(x)
+        final_norm = layer_norm("final_norm", dtype=policy)
+        x = final_norm(x)
+        head = None
         if config["include_top"]:
             # The top level is one block, so this is the mean over its tokens.
             x = keras.layers.GlobalAveragePooling2D(name="avg_pool", dtype=policy)(x)
-            x = classification_head(x, config["num_classes"], classifier_activation, head_dtype)
+            head = classification_head(config["num_classes"], classifier_activation, head_dtype)
+            x = head(x)
         else:
             x = self._to_plane(x, geometry[-1], "feature_map", policy)
             if pooling == "avg":
@@ -319,12 +314,74 @@ class NestModel(ConfiguredModel):
         super().__init__(inputs=images, outputs=outputs, **kwargs)
         self.model_config = config
         self.geometry = geometry
+        # Layer references (the keras-hub Backbone pattern): the same layers
+        # as in the graph, for code that needs the parts by role.
+        self.patch_embedding = patch_embedding
+        self.block_partition = block_partition
+        self.levels = nest_levels
+        self.aggregations = aggregations
+        self.final_norm = final_norm
+        self.head = head
 
     @staticmethod
     def _to_plane(x, level, name, policy):
         return BlockPartition(
-            level["block_size"], grid_size=level["grid_size"], inverse=True, name=name, dtype=policy
+            level.block_size, grid_size=level.grid_size, inverse=True, name=name, dtype=policy
         )(x)
+
+    def forward_levels(self, images, training=False, output_offsets=None, normalized_offsets=None):
+        """Runs the network level by level and returns what the graph output hides.
+
+        The same layers and numerics as calling the model (in the mode
+        `training` selects). The optional offsets are added to the tapped
+        features and carried on through the rest of the network; zeros
+        there are the handle that explanations differentiate (the gradient
+        with respect to an added zero is that with respect to the feature).
+
+        Args:
+            images: model inputs `(N, H, W, C)`.
+            training: bool. Defaults to `False` (inference).
+            output_offsets: optional list, one tensor per level shaped as
+                `levels[i]` of the result, added to each level's output.
+            normalized_offsets: optional list, one tensor per level shaped
+                as `normalized[i]` of the result, added to those features.
+
+        Returns:
+            A `LevelOutputs`.
+
+        Example:
+
+        >>> model = keras_nest.create_model("nest_nano_16", num_classes=3)
+        >>> out = model.forward_levels(keras.ops.zeros((2, 16, 16, 3)))
+        >>> [tuple(t.shape) for t in out.levels]
+        [(2, 16, 16, 64), (2, 4, 16, 96), (2, 1, 16, 128)]
+        >>> tuple(out.normalized[0].shape), tuple(out.logits.shape)
+        ((2, 16, 16, 96), (2, 3))
+        """
+        x = self.block_partition(self.patch_embedding(images, training=training))
+        outputs, normalized = [], []
+        for i, level in enumerate(self.levels):
+            x = level(x, training=training)
+            if output_offsets is not None:
+                x = x + ops.cast(output_offsets[i], x.dtype)
+            outputs.append(x)
+            if i + 1 == len(self.levels):
+                break
+            aggregation, geometry = self.aggregations[i], self.geometry[i]
+            plane = aggregation.normalized(x)
+            if normalized_offsets is not None:
+                offset = deblockify(normalized_offsets[i], geometry.grid_size, geometry.block_size)
+                plane = plane + ops.cast(offset, plane.dtype)
+            normalized.append(blockify(plane, geometry.block_size))
+            x = aggregation.pool_blocks(plane)
+        tokens = self.final_norm(x)
+        if normalized_offsets is not None:
+            tokens = tokens + ops.cast(normalized_offsets[-1], tokens.dtype)
+        normalized.append(tokens)
+        logits = None
+        if self.head is not None:
+            logits = head_logits(self.head, ops.mean(tokens, axis=(1, 2)))
+        return LevelOutputs(tuple(outputs), tuple(normalized), tokens, logits)
 
     @property
     def nest_config(self):
@@ -337,3 +394,26 @@ class NestModel(ConfiguredModel):
     @property
     def image_size(self):
         return self.nest_config["input_shape"][:2]
+
+
+@dataclasses.dataclass(frozen=True)
+class LevelOutputs:
+    """What `NestModel.forward_levels` returns; every tensor is blocked `(N, T, n, C)`.
+
+    Attributes:
+        levels: per level (level 0 first), the output of its transformer
+            stack (with any `output_offsets` added).
+        normalized: per level, the features as the next stage reads them
+            after its LayerNorm: for level `i` below the top, the next block
+            aggregation's Conv2D + LayerNorm plane (before max-pooling) cut
+            into level `i`'s blocks, `(N, T_i, n, C_{i+1})`; for the top
+            level, `tokens`.
+        tokens: the final-normed top-level tokens `(N, 1, n, C)`.
+        logits: float32 `(N, num_classes)` before any classifier
+            activation, or `None` for a model without its head.
+    """
+
+    levels: tuple
+    normalized: tuple
+    tokens: object
+    logits: Optional[object] = None

@@ -28,6 +28,7 @@ never released):
 import keras
 from keras import ops
 
+from keras_nest.errors import InvalidValueError
 from keras_nest.layers._checks import check_bool, check_int, check_mlp_ratio, check_seed
 from keras_nest.layers.block_deaggregation import BlockDeaggregation
 from keras_nest.layers.block_partition import deblockify
@@ -149,18 +150,18 @@ class ToImage(keras.layers.Layer):
 def _validate(config):
     lengths = {k: len(config[k]) for k in ("embed_dims", "depths", "num_heads")}
     if len(set(lengths.values())) != 1:
-        raise ValueError(f"embed_dims, depths and num_heads need one entry per level; got lengths {lengths}.")
+        raise InvalidValueError(f"embed_dims, depths and num_heads need one entry per level; got lengths {lengths}.")
     if lengths["embed_dims"] < 1:
-        raise ValueError("embed_dims, depths and num_heads must list at least one level, e.g. (64, 32).")
+        raise InvalidValueError("embed_dims, depths and num_heads must list at least one level, e.g. (64, 32).")
     for level, (dim, heads) in enumerate(zip(config["embed_dims"], config["num_heads"])):
         if dim % heads:
-            raise ValueError(f"Level {level}: width {dim} is not divisible by {heads} heads (num_heads). "
+            raise InvalidValueError(f"Level {level}: width {dim} is not divisible by {heads} heads (num_heads). "
                              f"Pick heads among {[h for h in range(1, dim + 1) if dim % h == 0][:12]}.")
     check_mlp_ratio(config["mlp_ratio"], config["embed_dims"])
     levels = lengths["embed_dims"]
     size = reachable_sizes(config["block_size"], levels, config["patch_size"])
     if config["image_size"] != size:
-        raise ValueError(
+        raise InvalidValueError(
             f"This generator cannot make {config['image_size']}x{config['image_size']} images: "
             f"block side {config['block_size']} x 2^{levels - 1} levels x patch {config['patch_size']} = "
             f"{size}. The image side must be block side x 2^k x patch size; change image_size, "

@@ -19,6 +19,7 @@ by about 1 after each step.
 import keras
 from keras import ops
 
+from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.layers._checks import check_bool, check_int
 from keras_nest.models.base import ConfiguredModel, GeneratorModel, resolve_dtypes
 from keras_nest.validation import check_int_tuple
@@ -27,7 +28,10 @@ _INIT = keras.initializers.GlorotUniform
 
 
 def _sn(layer):
-    return keras.layers.SpectralNormalization(layer, power_iterations=1, name=f"sn_{layer.name}")
+    # The wrapper takes the wrapped layer's policy: left at the global default it would
+    # compute in float32 under a mixed policy and break the float16 residual adds.
+    return keras.layers.SpectralNormalization(layer, power_iterations=1, name=f"sn_{layer.name}",
+                                              dtype=layer.dtype_policy)
 
 
 def _conv(filters, kernel, name, policy):
@@ -151,12 +155,12 @@ class SaganGenerator(GeneratorModel):
                       channels=check_int("channels", channels, minimum=1))
         side = 4 * 2 ** len(config["widths"])
         if side != config["image_size"]:
-            raise ValueError(f"{len(config['widths'])} up-blocks from 4x4 make {side}x{side} images, not "
+            raise InvalidValueError(f"{len(config['widths'])} up-blocks from 4x4 make {side}x{side} images, not "
                              f"{config['image_size']}; give one width per doubling (image_size "
                              "4 * 2**len(widths)).")
         reached = [4 * 2 ** (i + 1) for i in range(len(config["widths"]))]
         if config["attention_resolution"] not in reached:
-            raise ValueError(f"attention_resolution must be a side the up-blocks reach, one of {reached}; "
+            raise InvalidValueError(f"attention_resolution must be a side the up-blocks reach, one of {reached}; "
                              f"got {config['attention_resolution']}.")
         config["dtype"], policy, _ = resolve_dtypes(dtype, None)
         z = keras.Input(shape=(config["latent_dim"],), name="latent")
@@ -215,30 +219,32 @@ class ResnetDiscriminator(ConfiguredModel):
     def __init__(self, image_size, widths, downsample, attention_resolution, channels=3, dtype=None,
                  **kwargs):
         if isinstance(downsample, (str, bytes)) or not hasattr(downsample, "__len__"):
-            raise TypeError(f"downsample must be a tuple of bools, one per block; got {downsample!r}.")
+            raise InvalidTypeError(f"downsample must be a tuple of bools, one per block; got {downsample!r}.")
         config = dict(image_size=check_int("image_size", image_size, minimum=1),
                       widths=check_int_tuple("widths", widths, minimum=1),
                       downsample=tuple(check_bool(f"downsample[{i}]", d) for i, d in enumerate(downsample)),
                       attention_resolution=check_int("attention_resolution", attention_resolution, minimum=1),
                       channels=check_int("channels", channels, minimum=1))
         if len(config["widths"]) != len(config["downsample"]):
-            raise ValueError(f"widths and downsample need one entry per block; got {len(config['widths'])} "
+            raise InvalidValueError(f"widths and downsample need one entry per block; got {len(config['widths'])} "
                              f"widths and {len(config['downsample'])} downsample flags.")
         if not config["widths"]:
-            raise ValueError("widths and downsample must list at least one block.")
+            raise InvalidValueError("widths and downsample must list at least one block.")
         if not config["downsample"][0]:
-            raise ValueError("downsample[0] must be True: the first (optimized) block always halves the image.")
+            raise InvalidValueError("downsample[0] must be True: the first (optimized) block always halves the image.")
         if config["image_size"] % 2 ** sum(config["downsample"]):
-            raise ValueError(f"image_size {config['image_size']} px cannot be halved {sum(config['downsample'])} "
-                             f"times; use a multiple of {2 ** sum(config['downsample'])}.")
+            raise InvalidValueError(
+                f"image_size {config['image_size']} px cannot be halved {sum(config['downsample'])} "
+                f"times; use a multiple of {2 ** sum(config['downsample'])}.")
         reached, side = [], config["image_size"]
         for down in config["downsample"]:
             side //= 2 if down else 1
             if side % 2 == 0 and side not in reached:
                 reached.append(side)
         if config["attention_resolution"] not in reached:
-            raise ValueError(f"attention_resolution must be an even side that a block reaches, one of {reached}; "
-                             f"got {config['attention_resolution']}.")
+            raise InvalidValueError(
+                f"attention_resolution must be an even side that a block reaches, one of {reached}; "
+                f"got {config['attention_resolution']}.")
         config["dtype"], policy, _ = resolve_dtypes(dtype, None)
         images = keras.Input(shape=(config["image_size"], config["image_size"], config["channels"]),
                              name="images")

@@ -8,6 +8,7 @@ difference measured against NesT comes from the hierarchy.
 
 import keras
 
+from keras_nest.errors import InvalidValueError
 from keras_nest.layers import BlockPartition, ClassToken, NestLevel, PatchEmbedding
 from keras_nest.layers._checks import (
     check_activation,
@@ -46,6 +47,12 @@ class VitModel(ConfiguredModel):
             `"token"` (a learned class token, as in ViT/DeiT).
         num_classes, include_top, classifier_activation, head_dtype, seed,
         dtype: as in `NestModel`.
+
+    Its parts are also attributes, as in `NestModel`: `patch_embedding`,
+    `tokens` (the `BlockPartition` into one block), `class_token`
+    (`ClassToken`, or `None` with `global_pool="gap"`), `encoder` (the
+    `NestLevel`), `final_norm` and `head` (the Dense `predictions` layer,
+    or `None` with `include_top=False`).
 
     Raises:
         TypeError: an argument of the wrong kind, named in the message
@@ -88,7 +95,7 @@ class VitModel(ConfiguredModel):
         height, width, _ = input_shape = check_input_shape(input_shape, family="ViT")
         patch_size = check_int("patch_size", patch_size, minimum=1)
         if height % patch_size or width % patch_size:
-            raise ValueError(
+            raise InvalidValueError(
                 f"Image size {height}x{width} is not a multiple of the patch size {patch_size}; "
                 "use an input_shape whose height and width are multiples of patch_size."
             )
@@ -96,7 +103,7 @@ class VitModel(ConfiguredModel):
         embed_dim = check_int("embed_dim", embed_dim, minimum=1)
         num_heads = check_int("num_heads", num_heads, minimum=1)
         if embed_dim % num_heads:
-            raise ValueError(
+            raise InvalidValueError(
                 f"embed_dim {embed_dim} is not divisible by {num_heads} heads (num_heads). Pick "
                 f"heads among {[h for h in range(1, embed_dim + 1) if embed_dim % h == 0][:12]}."
             )
@@ -123,12 +130,15 @@ class VitModel(ConfiguredModel):
         grid = (height // patch_size, width // patch_size)
 
         images = keras.Input(shape=config["input_shape"], name="images")
-        x = PatchEmbedding(embed_dim, patch_size, name="patch_embedding", dtype=policy)(images)
+        patch_embedding = PatchEmbedding(embed_dim, patch_size, name="patch_embedding", dtype=policy)
         # One block spanning the whole grid: (B, 1, N, C), so attention is global.
-        x = BlockPartition(grid, name="tokens", dtype=policy)(x)
+        tokens = BlockPartition(grid, grid_size=(1, 1), name="tokens", dtype=policy)
+        x = tokens(patch_embedding(images))
+        class_token = None
         if global_pool == "token":
-            x = ClassToken(name="class_token", dtype=policy)(x)
-        x = NestLevel(
+            class_token = ClassToken(name="class_token", dtype=policy)
+            x = class_token(x)
+        encoder = NestLevel(
             depth,
             num_heads,
             mlp_ratio=mlp_ratio,
@@ -137,16 +147,26 @@ class VitModel(ConfiguredModel):
             seed=seed,
             name="encoder",
             dtype=policy,
-        )(x)
-        x = layer_norm("final_norm", dtype=policy)(x)
+        )
+        final_norm = layer_norm("final_norm", dtype=policy)
+        x = final_norm(encoder(x))
         if global_pool == "token":
             x = TakeToken(name="take_class_token", dtype=policy)(x)
         else:
             x = keras.layers.GlobalAveragePooling2D(name="avg_pool", dtype=policy)(x)
+        head = None
         if include_top:
-            x = classification_head(x, config["num_classes"], classifier_activation, head_dtype)
+            head = classification_head(config["num_classes"], classifier_activation, head_dtype)
+            x = head(x)
         super().__init__(inputs=images, outputs=x, **kwargs)
         self.model_config = config
+        # Layer references, as in `NestModel`.
+        self.patch_embedding = patch_embedding
+        self.tokens = tokens
+        self.class_token = class_token
+        self.encoder = encoder
+        self.final_norm = final_norm
+        self.head = head
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
@@ -158,48 +178,3 @@ class TakeToken(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[-1])
-
-
-# Each ViT matches the NesT of the same suffix within +-10% parameters.
-VIT_PRESETS = {
-    "vit_tiny_imagenet": {
-        "description": "ViT size-matched to nest_tiny_imagenet (patch 16, 224 px).",
-        "matches": "nest_tiny_imagenet",
-        "config": dict(
-            input_shape=(224, 224, 3), patch_size=16, embed_dim=384, depth=9, num_heads=6,
-            drop_path_rate=0.2, num_classes=1000,
-        ),
-    },
-    "vit_tiny_cifar": {
-        "description": "ViT size-matched to nest_tiny_cifar (patch 2, 32 px, DeiT-T width).",
-        "matches": "nest_tiny_cifar",
-        "config": dict(
-            input_shape=(32, 32, 3), patch_size=2, embed_dim=192, depth=13, num_heads=3,
-            drop_path_rate=0.1, num_classes=10,
-        ),
-    },
-    "vit_nano_16": {
-        "description": "ViT size-matched to nest_nano_16 (patch 2, 16 px).",
-        "matches": "nest_nano_16",
-        "config": dict(
-            input_shape=(16, 16, 3), patch_size=2, embed_dim=96, depth=7, num_heads=3,
-            drop_path_rate=0.05, num_classes=10,
-        ),
-    },
-    "vit_micro_32": {
-        "description": "ViT size-matched to nest_micro_32 (patch 2, 32 px).",
-        "matches": "nest_micro_32",
-        "config": dict(
-            input_shape=(32, 32, 3), patch_size=2, embed_dim=128, depth=7, num_heads=4,
-            drop_path_rate=0.1, num_classes=10,
-        ),
-    },
-    "vit_micro_64": {
-        "description": "ViT size-matched to nest_micro_64 (patch 8, 64 px: an 8x8 token map too).",
-        "matches": "nest_micro_64",
-        "config": dict(
-            input_shape=(64, 64, 3), patch_size=8, embed_dim=128, depth=3, num_heads=4,
-            drop_path_rate=0.1, num_classes=10,
-        ),
-    },
-}

@@ -5,6 +5,7 @@ import zipfile
 
 import keras
 
+from keras_nest.errors import InvalidValueError
 from keras_nest.layers.position_embedding import resize_position_embedding
 
 
@@ -17,17 +18,18 @@ def _position_embedding_block_sizes(model):
     if not hasattr(model, "geometry"):
         return {}
     return {
-        model.get_layer(f"level_{i}").position_embedding.embedding.path: level["block_size"]
-        for i, level in enumerate(model.geometry)
+        level.position_embedding.embedding.path: geometry.block_size
+        for level, geometry in zip(model.levels, model.geometry)
     }
 
 
 def transfer_weights(source, target, method="bilinear", skip_mismatch=False):
     """Copies weights from one NesT model into another, by variable path.
 
-    Position embeddings whose block size differs (models built for different
-    input sizes) are resized per block with `resize_position_embedding`
-    (half-pixel bilinear by default). Any other shape difference raises,
+    Position embeddings are resized per block with
+    `resize_position_embedding` (half-pixel bilinear by default) whenever
+    the two models' block sizes differ (`model.geometry`), also when the
+    token count is the same (4x16 -> 8x8 blocks). Any other shape difference raises,
     unless `skip_mismatch=True`, which leaves those target variables at
     their initial values (e.g. a new head with another class count).
     Source variables the target lacks (e.g. the head, when
@@ -44,20 +46,20 @@ def transfer_weights(source, target, method="bilinear", skip_mismatch=False):
         src = sources.get(variable.path)
         if src is None:
             if not skip_mismatch:
-                raise ValueError(
+                raise InvalidValueError(
                     f"Source model has no variable {variable.path!r}; the two models "
                     "differ in architecture (pass skip_mismatch=True to keep its init)."
                 )
             skipped.append(variable.path)
             continue
         value = keras.ops.convert_to_numpy(src.value)
-        if tuple(value.shape) != tuple(variable.shape) and variable.path in target_blocks:
-            value = resize_position_embedding(
-                value, source_blocks[src.path], target_blocks[variable.path], method
-            )
+        if variable.path in target_blocks and src.path in source_blocks:
+            old, new = source_blocks[src.path], target_blocks[variable.path]
+            if old != new and value.shape[2] == old[0] * old[1]:
+                value = resize_position_embedding(value, old, new, method)
         if tuple(value.shape) != tuple(variable.shape):
             if not skip_mismatch:
-                raise ValueError(
+                raise InvalidValueError(
                     f"Shape mismatch for {variable.path!r}: source {tuple(value.shape)}, "
                     f"target {tuple(variable.shape)}. Pass skip_mismatch=True to keep "
                     "the target's initial value."
@@ -92,20 +94,25 @@ def check_keras_archive(path):
         with zipfile.ZipFile(path) as archive:
             damaged = archive.testzip()
     except (zipfile.BadZipFile, OSError) as error:
-        raise ValueError(f"{path} is not a readable .keras file ({error}): it is truncated or damaged. "
+        raise InvalidValueError(f"{path} is not a readable .keras file ({error}): it is truncated or damaged. "
                          "Restore it from a backup or save it again.") from None
     if damaged is not None:
-        raise ValueError(f"{path} is damaged (bad checksum in {damaged!r}). Restore it from a backup or "
+        raise InvalidValueError(f"{path} is damaged (bad checksum in {damaged!r}). Restore it from a backup or "
                          "save it again.")
 
 
 def load_weights(model, path, make_model=None):
     """Loads a `.keras` or `.weights.h5` file into `model`, resizing if needed.
 
-    A `.weights.h5` file holds no architecture, so when it does not fit
+    A `.keras` file records its input size, so position embeddings are
+    resized per block whenever the block layout differs (`transfer_weights`).
+    A `.weights.h5` file holds no architecture: when it does not fit
     `model` directly it is loaded into `make_model(input_shape=...)` at the
-    file's own size first; that is only possible when `make_model` is given
-    (`create_model` passes one).
+    file's own size first (only when `make_model` is given; `create_model`
+    passes one); when its shapes do fit, it is taken to be of `model`'s own
+    block layout, since a 4x16-token block cannot be told from an 8x8 one
+    by its 64 stored rows. Use a `.keras` file to move weights between
+    layouts of the same token count.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -115,7 +122,7 @@ def load_weights(model, path, make_model=None):
         transfer_weights(source, model)
         return model
     if not path.endswith(".weights.h5"):
-        raise ValueError(
+        raise InvalidValueError(
             f"Unsupported weights file {path!r}: use a .keras or .weights.h5 file "
             "(timm checkpoints: keras_nest.convert.load_timm_weights)."
         )
@@ -127,7 +134,7 @@ def load_weights(model, path, make_model=None):
             raise
         shapes = _h5_position_embedding_shapes(path)
         if not shapes:
-            raise ValueError(f"{path!r} does not fit this model: {error}") from error
+            raise InvalidValueError(f"{path!r} does not fit this model: {error}") from error
         source = make_model(input_shape=_input_shape_from_embedding(model, shapes))
         source.load_weights(path)
         transfer_weights(source, model)
@@ -154,17 +161,17 @@ def _input_shape_from_embedding(model, shapes):
     square when the count is a square, else of the target's aspect ratio.
     """
     tokens = shapes[0][2]
-    bh, bw = model.geometry[0]["block_size"]
+    bh, bw = model.geometry[0].block_size
     side = round(tokens**0.5)
     scale = (tokens / (bh * bw)) ** 0.5
     for block in ((side, side), (round(bh * scale), round(bw * scale))):
         if block[0] * block[1] == tokens:
             break
     else:
-        raise ValueError(
+        raise InvalidValueError(
             f"Cannot infer the block shape of a {tokens}-token position embedding; "
             "load the weights into a model of their own size and use transfer_weights."
         )
-    multiple = model.nest_config["patch_size"] * model.geometry[0]["grid_size"][0]
+    multiple = model.nest_config["patch_size"] * model.geometry[0].grid_size[0]
     channels = model.nest_config["input_shape"][2]
     return (block[0] * multiple, block[1] * multiple, channels)

@@ -6,9 +6,10 @@ Keras facts this relies on (Keras 3.15, TensorFlow backend):
   then splits each global batch over the replicas.
 * Keras' own `jit_compile="auto"` turns XLA off on CPU-only machines and
   under any `tf.distribute` strategy. Our `auto` differs in one case: with
-  the default (single-device) strategy it turns XLA on, CPU included,
-  because XLA roughly doubles NesT's training speed on CPU (see the README
-  benchmark); under other strategies it defers to Keras. An explicit `jit_compile=True` under
+  the default (single-device) strategy it turns XLA on, CPU included, when
+  a training step is large enough for XLA's faster steps to repay its
+  compile time (`XLA_MIN_MACS_PER_STEP`); under other strategies it defers
+  to Keras. An explicit `jit_compile=True` under
   MirroredStrategy fails (keras-team/keras#19005: XLA cannot reach the
   other replicas' variables), so `--jit-compile on` is refused there with
   a message; TPUStrategy compiles with XLA regardless of the flag.
@@ -19,7 +20,7 @@ Keras facts this relies on (Keras 3.15, TensorFlow backend):
 import json
 import os
 
-import keras
+from keras_nest.errors import InvalidValueError
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
 JIT_CHOICES = ("auto", "on", "off")
@@ -37,7 +38,7 @@ def resolve_strategy(name="auto", tpu=None):
     import tensorflow as tf
 
     if name not in STRATEGIES:
-        raise ValueError(f"Unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}.")
+        raise InvalidValueError(f"Unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}.")
     if name == "auto":
         cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
         if len(cluster.get("worker", [])) > 1:
@@ -52,7 +53,7 @@ def resolve_strategy(name="auto", tpu=None):
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError(
+            raise InvalidValueError(
                 "--strategy multiworker needs TF_CONFIG describing the cluster "
                 '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
                 '"task": {"type": "worker", "index": 0}}).'
@@ -64,22 +65,39 @@ def resolve_strategy(name="auto", tpu=None):
     return tf.distribute.TPUStrategy(resolver)
 
 
-def resolve_jit_compile(flag, strategy):
-    """The value for `model.compile(jit_compile=...)`."""
+# XLA's compile time (seconds) pays off only when a training step is big enough. Measured on
+# 2 cores (README, "Distribution"): the digits demo (nest_nano_16, batch 64, 3.1 GMAC a step)
+# trains 15 epochs in 103 s without XLA and 109 s with it; nest_micro_64 at batch 64 (7.1 GMAC)
+# steps at 106 vs 113 images/s; nest_tiny_cifar at batch 64 (133 GMAC) at 5.4 vs 7.7.
+XLA_MIN_MACS_PER_STEP = 5e9
+
+
+def resolve_jit_compile(flag, strategy, macs_per_step=None):
+    """The value for `model.compile(jit_compile=...)`.
+
+    `auto` on a single device with TensorFlow: XLA when a training step
+    costs at least `XLA_MIN_MACS_PER_STEP` multiply-accumulates
+    (`count_macs(model) * batch size`; unknown counts as large), else not.
+    Elsewhere `auto` defers to Keras.
+    """
     if flag not in JIT_CHOICES:
-        raise ValueError(f"jit_compile must be one of {JIT_CHOICES}, got {flag!r}.")
+        raise InvalidValueError(f"jit_compile must be one of {JIT_CHOICES}, got {flag!r}.")
+    import keras
+
     if flag == "auto":
         import tensorflow as tf
 
         single_device = strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy()
-        return True if single_device and keras.backend.backend() == "tensorflow" else "auto"
+        if not single_device or keras.backend.backend() != "tensorflow":
+            return "auto"
+        return macs_per_step is None or macs_per_step >= XLA_MIN_MACS_PER_STEP
     if flag == "off":
         return False
     import tensorflow as tf
 
     mirrored = (tf.distribute.MirroredStrategy, tf.distribute.MultiWorkerMirroredStrategy)
     if isinstance(strategy, mirrored):
-        raise ValueError(
+        raise InvalidValueError(
             f"--jit-compile on does not work under {type(strategy).__name__} with Keras 3 "
             "(keras-team/keras#19005); use --jit-compile auto or off."
         )
@@ -89,7 +107,9 @@ def resolve_jit_compile(flag, strategy):
 def set_precision(precision):
     """Sets the global dtype policy; the models keep their heads in float32."""
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+        raise InvalidValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+    import keras
+
     keras.config.set_dtype_policy(precision)
     return precision
 
@@ -116,6 +136,7 @@ def prebuild_for_multiworker(net, strategy, num_classes):
     reduction of the logged scalars across workers also fails (it reduces
     over axis 0, which a scalar lacks), so the steps log 1-vectors instead.
     """
+    import keras
     import tensorflow as tf
 
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):

@@ -13,8 +13,7 @@ few epochs underfit under the full regularisation.
 
 import dataclasses
 
-import keras
-
+from keras_nest.errors import InvalidValueError
 from keras_nest.validation import check_bool, check_float, check_int
 
 
@@ -70,7 +69,7 @@ class Recipe:
             rate = check_float("Recipe field drop_path_rate", self.drop_path_rate, 0.0, 1.0, True, False)
             object.__setattr__(self, "drop_path_rate", rate)
         if self.min_learning_rate > self.base_learning_rate:
-            raise ValueError(f"Recipe field min_learning_rate ({self.min_learning_rate}) must not exceed "
+            raise InvalidValueError(f"Recipe field min_learning_rate ({self.min_learning_rate}) must not exceed "
                              f"base_learning_rate ({self.base_learning_rate}).")
         object.__setattr__(self, "no_weight_decay", tuple(self.no_weight_decay))
 
@@ -108,13 +107,13 @@ def get_recipe(name="small", **overrides):
     if isinstance(name, Recipe):
         recipe = name
     elif name not in RECIPES:
-        raise ValueError(f"Unknown recipe {name!r}. Available recipes: {', '.join(list_recipes())}.")
+        raise InvalidValueError(f"Unknown recipe {name!r}. Available recipes: {', '.join(list_recipes())}.")
     else:
         recipe = RECIPES[name]
     fields = {f.name for f in dataclasses.fields(Recipe)}
     unknown = sorted(set(overrides) - fields)
     if unknown:
-        raise ValueError(f"Unknown recipe field(s) {unknown}. Valid: {', '.join(sorted(fields))}.")
+        raise InvalidValueError(f"Unknown recipe field(s) {unknown}. Valid: {', '.join(sorted(fields))}.")
     overrides = {k: v for k, v in overrides.items() if v is not None}
     return dataclasses.replace(recipe, **overrides)
 
@@ -124,6 +123,8 @@ def learning_rate_schedule(recipe, steps_per_epoch, batch_size=None):
     total = max(1, int(recipe.epochs * steps_per_epoch))
     warmup = min(total - 1, int(round(recipe.warmup_epochs * steps_per_epoch)))
     peak = recipe.learning_rate(batch_size)
+    import keras
+
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0 if warmup else peak,
         decay_steps=max(1, total - warmup),
@@ -135,6 +136,8 @@ def learning_rate_schedule(recipe, steps_per_epoch, batch_size=None):
 
 def make_optimizer(recipe, steps_per_epoch, batch_size=None):
     """AdamW with NesT's settings; no decay on position embeddings."""
+    import keras
+
     optimizer = keras.optimizers.AdamW(
         learning_rate=learning_rate_schedule(recipe, steps_per_epoch, batch_size),
         weight_decay=recipe.weight_decay,
@@ -149,6 +152,8 @@ def make_optimizer(recipe, steps_per_epoch, batch_size=None):
 def make_loss(recipe):
     # One-hot targets: MixUp/CutMix produce soft labels, and the sparse loss
     # has no label smoothing.
+    import keras
+
     return keras.losses.CategoricalCrossentropy(
         from_logits=True, label_smoothing=recipe.label_smoothing
     )

@@ -55,6 +55,7 @@ import os
 import shutil
 import tempfile
 
+from keras_nest.errors import InputError
 from keras_nest.io_utils import TEMPORARY_PREFIX, atomic_write, read_json, write_json
 
 STATE = "state.json"
@@ -71,7 +72,7 @@ STATE_FORMAT = 1
 RUN_FILES = (LAST, BEST, "generator.keras", STATE, RESULT)
 
 
-class RunFolderError(ValueError):
+class RunFolderError(InputError, ValueError):
     """A run folder cannot be used as asked: busy, corrupt, or another run.
 
     The message names the file or setting and what to do. A `ValueError`,

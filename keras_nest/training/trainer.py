@@ -31,13 +31,11 @@ import numpy as np
 
 from keras_nest.data import dataset_info, dataset_slug, held_out_split, load_arrays
 from keras_nest.data.pipeline import make_dataset
-from keras_nest.models import create_model, load_saved_model, preset_config
+from keras_nest.errors import InvalidTypeError, InvalidValueError
+from keras_nest.models import count_macs, create_model, load_saved_model, preset_config
 from keras_nest.training.augment import make_augmenter
 from keras_nest.training.callbacks import EpochCommit, NanGuard
 from keras_nest.training.distribute import (
-    JIT_CHOICES,
-    PRECISIONS,
-    STRATEGIES,
     distribute_dataset,
     prebuild_for_multiworker,
     resolve_jit_compile,
@@ -47,68 +45,13 @@ from keras_nest.training.distribute import (
 from keras_nest.training.plots import plot_history
 from keras_nest.training.recipe import Recipe, get_recipe, make_loss, make_optimizer
 from keras_nest.training.run_folder import BEST, LAST, RunFolder, RunFolderError, TrainingDiverged
-from keras_nest.validation import check_bool, check_choice, check_float, check_int
+from keras_nest.training.spec import DEFAULT_RECIPE, RunOptions, TrainSpec
+from keras_nest.validation import check_bool, check_float, check_int
 
 KIND = "classifier"
-DEFAULT_RECIPE = "small"
 # The validation hold-out does not depend on the run's seed, so every run
 # (and every resumption) picks the best epoch on the same examples.
 VALIDATION_SPLIT_SEED = 12345
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainSpec:
-    """What makes two runs the same training; stored in `state.json`, fixed on resume.
-
-    `dataset` is a data set name, or `"arrays:<sha1>"` for an
-    `(images, labels)` pair; `image_size` is `None` for the model's own.
-    """
-
-    model: str = "nest_nano_16"
-    dataset: str = "digits"
-    image_size: tuple = None
-    seed: int = 0
-    train_fraction: float = 1.0
-    validation_fraction: float = 0.1
-    model_overrides: dict = dataclasses.field(default_factory=dict)
-
-    def __post_init__(self):
-        if not isinstance(self.model, str):
-            raise TypeError(f"model must be a model name (see keras_nest.list_models()), got {self.model!r}.")
-        check_int("seed", self.seed)
-        check_float("train_fraction", self.train_fraction, 0.0, 1.0, min_inclusive=False)
-        check_float("validation_fraction", self.validation_fraction, 0.0, 1.0, False, False)
-        if not isinstance(self.model_overrides, dict):
-            raise TypeError(f"model_overrides must be a dict of create_model arguments, "
-                            f"got {self.model_overrides!r}.")
-        if self.image_size is not None:
-            size = self.image_size
-            size = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
-            if len(size) != 2:
-                raise ValueError(f"image_size must be an int or (height, width), got {self.image_size!r}.")
-            object.__setattr__(self, "image_size", tuple(check_int("image_size", s, 1) for s in size))
-
-
-@dataclasses.dataclass(frozen=True)
-class RunOptions:
-    """How a run executes; free to change when it is resumed."""
-
-    strategy: str = "auto"
-    jit_compile: str = "auto"
-    precision: str = "float32"
-    tensorboard: bool = True
-    export: bool = True
-    verbose: object = "auto"
-    callbacks: tuple = ()
-    tpu: str = None
-
-    def __post_init__(self):
-        check_choice("strategy", self.strategy, STRATEGIES)
-        check_choice("jit_compile", self.jit_compile, JIT_CHOICES)
-        check_choice("precision", self.precision, PRECISIONS)
-        check_bool("tensorboard", self.tensorboard)
-        check_bool("export", self.export)
-        check_choice("verbose", self.verbose, ("auto", 0, 1, 2))
 
 
 def train(
@@ -209,7 +152,7 @@ def _dataset_label(dataset):
     try:
         images, labels = dataset
     except (TypeError, ValueError):
-        raise TypeError("dataset must be a data set name (digits, shapes, tfds:NAME, folder:PATH) or an "
+        raise InvalidTypeError("dataset must be a data set name (digits, shapes, tfds:NAME, folder:PATH) or an "
                         f"(images, labels) pair of arrays, got {type(dataset).__name__}.") from None
     digest = hashlib.sha1()
     for array in (np.ascontiguousarray(images), np.ascontiguousarray(labels)):
@@ -221,7 +164,7 @@ def _dataset_label(dataset):
 def _data_source(spec, dataset):
     if spec.dataset.startswith("arrays:"):
         if dataset is None:
-            raise ValueError("This run was trained on in-memory arrays: pass the same (images, labels) "
+            raise InvalidValueError("This run was trained on in-memory arrays: pass the same (images, labels) "
                              "as dataset= to resume it.")
         return dataset
     return spec.dataset
@@ -296,9 +239,11 @@ def _run(run, spec, recipe, source, options, start):
     spec = dataclasses.replace(spec, image_size=size)  # stored resolved, so resuming may name it
     info = dataset_info(source, image_size=size)
     strategy = resolve_strategy(options.strategy, tpu=options.tpu)
-    jit = resolve_jit_compile(options.jit_compile, strategy)
     with strategy.scope():  # built before any data is read, so a bad size or config fails at once
         net = _build_model(spec, recipe, size, info)
+    jit = resolve_jit_compile(options.jit_compile, strategy, macs_per_step=count_macs(net) * recipe.batch_size)
+    if options.verbose and run.chief:
+        print(_first_line(run, spec, recipe, jit), flush=True)
     run.start(settings={"recipe": dataclasses.asdict(recipe), "precision": options.precision},
               identity=dataclasses.asdict(spec), monitor="val_accuracy")
     data = _make_data(source, spec, recipe, size, info, strategy, first_epoch=run.state.epoch)
@@ -317,6 +262,15 @@ def _run(run, spec, recipe, source, options, start):
     return _finish(run, spec, recipe, info, data, options, size, start)
 
 
+def _first_line(run, spec, recipe, jit):
+    """One line that says what this run is, printed before anything slow happens."""
+    xla = {True: "on", False: "off"}.get(jit, "Keras' choice")
+    start = f"resuming after epoch {run.state.epoch}" if run.resumed else "new run"
+    height, width = spec.image_size
+    return (f"keras-nest train: {spec.model} on {spec.dataset} at {height}x{width}, recipe {recipe.name} "
+            f"({recipe.epochs} epochs, batch {recipe.batch_size}), {start} in {run.path}, XLA {xla}")
+
+
 def _build_model(spec, recipe, size, info):
     overrides = dict(spec.model_overrides)
     overrides.update(input_shape=(*size, info.channels), num_classes=info.num_classes)
@@ -328,7 +282,7 @@ def _build_model(spec, recipe, size, info):
 def _make_data(source, spec, recipe, size, info, strategy, first_epoch):
     train_arrays, val_arrays = _train_and_validation(source, size, spec.validation_fraction)
     test_arrays = load_arrays(source, held_out_split(source, image_size=size), image_size=size)
-    keep, _ = _stratified_split(train_arrays["labels"], spec.train_fraction, spec.seed)
+    keep, _ = _stratified_split(train_arrays["labels"], spec.train_fraction, spec.seed, "train_fraction")
     replicas = strategy.num_replicas_in_sync
     drop = replicas > 1 and len(keep) >= recipe.batch_size
     steps = len(keep) // recipe.batch_size if drop else math.ceil(len(keep) / recipe.batch_size)
@@ -429,6 +383,7 @@ def _finish(run, spec, recipe, info, data, options, size, start):
         "validation_examples": data.num_validation,
         "test_examples": data.num_test,
         "image_size": list(size),
+        "normalization": {"mean": [float(m) for m in info.mean], "std": [float(v) for v in info.std]},
         "params": int(final.count_params()),
         "recipe": dataclasses.asdict(recipe),
         "spec": dataclasses.asdict(spec),
@@ -472,10 +427,11 @@ def _test_scores(model, ds, num_classes):
     return result
 
 
-def _stratified_split(labels, fraction, seed):
+def _stratified_split(labels, fraction, seed, name):
     """Indices of a stratified `fraction` of the examples (at least one per
-    class), and of the rest; both sorted."""
-    fraction = check_float("train_fraction", fraction, 0.0, 1.0, min_inclusive=False)
+    class), and of the rest; both sorted. `name` is the argument `fraction`
+    came from, for the error message."""
+    fraction = check_float(name, fraction, 0.0, 1.0, min_inclusive=False)
     rng = np.random.default_rng(seed)
     keep = []
     for label in np.unique(labels):
@@ -496,7 +452,8 @@ def _train_and_validation(dataset, size, validation_fraction):
     if "validation" in dataset_info(dataset, image_size=size).num_examples \
             and held_out_split(dataset, image_size=size) != "validation":
         return train, load_arrays(dataset, "validation", image_size=size)
-    held, rest = _stratified_split(train["labels"], validation_fraction, seed=VALIDATION_SPLIT_SEED)
+    held, rest = _stratified_split(train["labels"], validation_fraction, VALIDATION_SPLIT_SEED,
+                                   "validation_fraction")
     pick = lambda idx: {"images": train["images"][idx], "labels": train["labels"][idx]}  # noqa: E731
     return pick(rest), pick(held)
 
@@ -509,7 +466,7 @@ def evaluate(model_path, dataset, split=None, batch_size=128):
     info = dataset_info(dataset, image_size=size)
     split = split or held_out_split(dataset, image_size=size)
     if model.output_shape[-1] != info.num_classes:
-        raise ValueError(
+        raise InvalidValueError(
             f"The model predicts {model.output_shape[-1]} classes but {dataset!r} has {info.num_classes}."
         )
     arrays = load_arrays(dataset, split, image_size=size)

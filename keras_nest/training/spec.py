@@ -1,0 +1,99 @@
+"""What defines each kind of training run, with every default in one place.
+
+Frozen dataclasses, free of TensorFlow so the CLI can show their defaults
+without loading it: `TrainSpec` (what makes two classifier runs the same
+training; fixed on resume), `RunOptions` (how a run executes; free to
+change on resume), `GanSettings` (the adversarial recipe). The classifier
+recipe is `keras_nest.training.recipe.Recipe`.
+"""
+
+import dataclasses
+
+from keras_nest.errors import InvalidTypeError, InvalidValueError
+from keras_nest.training.distribute import JIT_CHOICES, PRECISIONS, STRATEGIES
+from keras_nest.validation import check_bool, check_choice, check_float, check_int
+
+DEFAULT_RECIPE = "small"
+GAN_LOSSES = ("hinge", "non_saturating")  # keras_nest.gan.losses.LOSSES has one entry per name
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainSpec:
+    """What makes two runs the same training; stored in `state.json`, fixed on resume.
+
+    `dataset` is a data set name, or `"arrays:<sha1>"` for an
+    `(images, labels)` pair; `image_size` is `None` for the model's own.
+    """
+
+    model: str = "nest_nano_16"
+    dataset: str = "digits"
+    image_size: tuple = None
+    seed: int = 0
+    train_fraction: float = 1.0
+    validation_fraction: float = 0.1
+    model_overrides: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.model, str):
+            raise InvalidTypeError(f"model must be a model name (see keras_nest.list_models()), got {self.model!r}.")
+        check_int("seed", self.seed)
+        check_float("train_fraction", self.train_fraction, 0.0, 1.0, min_inclusive=False)
+        check_float("validation_fraction", self.validation_fraction, 0.0, 1.0, False, False)
+        if not isinstance(self.model_overrides, dict):
+            raise InvalidTypeError(f"model_overrides must be a dict of create_model arguments, "
+                            f"got {self.model_overrides!r}.")
+        if self.image_size is not None:
+            size = self.image_size
+            size = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)
+            if len(size) != 2:
+                raise InvalidValueError(f"image_size must be an int or (height, width), got {self.image_size!r}.")
+            object.__setattr__(self, "image_size", tuple(check_int("image_size", s, 1) for s in size))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How a run executes; free to change when it is resumed."""
+
+    strategy: str = "auto"
+    jit_compile: str = "auto"
+    precision: str = "float32"
+    tensorboard: bool = True
+    export: bool = True
+    verbose: object = "auto"
+    callbacks: tuple = ()
+    tpu: str = None
+
+    def __post_init__(self):
+        check_choice("strategy", self.strategy, STRATEGIES)
+        check_choice("jit_compile", self.jit_compile, JIT_CHOICES)
+        check_choice("precision", self.precision, PRECISIONS)
+        check_bool("tensorboard", self.tensorboard)
+        check_bool("export", self.export)
+        check_choice("verbose", self.verbose, ("auto", 0, 1, 2))
+
+
+@dataclasses.dataclass(frozen=True)
+class GanSettings:
+    """The adversarial recipe: SAGAN's TTUR defaults (Adam beta_1 = 0, G 1e-4, D 4e-4), EMA 0.999.
+
+    `ema_decay` 0 or `None` keeps no EMA generator.
+    """
+
+    loss: str = "hinge"
+    g_learning_rate: float = 1e-4
+    d_learning_rate: float = 4e-4
+    beta_2: float = 0.999
+    d_steps: int = 1
+    ema_decay: float = 0.999
+    diffaugment: str = None
+    r1_gamma: float = 0.0
+
+    def __post_init__(self):
+        check_choice("loss", self.loss, GAN_LOSSES)
+        check_float("g_learning_rate", self.g_learning_rate, 0.0, None, False)
+        check_float("d_learning_rate", self.d_learning_rate, 0.0, None, False)
+        check_float("beta_2", self.beta_2, 0.0, 1.0, True, False)
+        check_int("d_steps", self.d_steps, 1)
+        if self.ema_decay is not None:
+            check_float("ema_decay", self.ema_decay, 0.0, 1.0, True, False)
+        check_float("r1_gamma", self.r1_gamma, 0.0)
