@@ -172,7 +172,7 @@ def _cmd_gan_train(args):
         from keras_nest.models import load_saved_model
 
         generator = load_saved_model(result["generator_path"])
-        result.update(score_generator(generator, args.dataset, num_samples=args.fd_samples))
+        result.update(score_generator(generator, result["dataset"], num_samples=args.fd_samples))
     return _print_json(result)
 
 
@@ -278,21 +278,20 @@ def _add_explain(commands):
 
 
 def _add_gan(commands):
-    from keras_nest.training.spec import GanSettings
+    from keras_nest.training.spec import GanSettings, GanSpec
 
-    settings = GanSettings()
+    spec, settings = GanSpec(), GanSettings()
     gan = commands.add_parser("gan", help="train a generator (`gan train`) or draw samples (`gan sample`)")
     gan_commands = gan.add_subparsers(dest="gan_command", required=True)
     train = gan_commands.add_parser(
         "train", help="train a NesT (or SAGAN) generator against the ResNet discriminator",
         description="Adversarial training with model.fit: checkpoints and sample grids every "
-        "--checkpoint-every steps, --resume, and one JSON line at the end. GAN settings left out take "
-        "the defaults below (or the run's own with --resume).")
-    train.add_argument("--generator", default="nest_gan_32", help="see `keras-nest models` (default nest_gan_32)")
-    train.add_argument("--dataset", default="shapes", help="shapes | digits | tfds:NAME | folder:PATH "
-                       "(default shapes)")
+        "--checkpoint-every steps, --resume, and one JSON line at the end. Flags left out take the "
+        "defaults below for a new run, or the run's own values with --resume.")
+    train.add_argument("--generator", help=f"see `keras-nest models` (default {spec.generator})")
+    train.add_argument("--dataset", help=f"shapes | digits | tfds:NAME | folder:PATH (default {spec.dataset})")
     train.add_argument("--steps", type=int, default=1000, help="generator updates in total (default 1000)")
-    train.add_argument("--batch-size", type=int, default=64, help="images per step (default 64)")
+    train.add_argument("--batch-size", type=int, help=f"images per step (default {spec.batch_size})")
     train.add_argument("--out", help="run folder (default runs/gan-GENERATOR-DATASET)")
     train.add_argument("--loss", help=f"hinge | non_saturating (default {settings.loss})")
     for name in ("g_learning_rate", "d_learning_rate", "beta_2", "ema_decay", "r1_gamma"):
@@ -301,11 +300,12 @@ def _add_gan(commands):
                            help=f"default {getattr(settings, name)}{note}")
     train.add_argument("--d-steps", type=int, help=f"discriminator updates per step (default {settings.d_steps})")
     train.add_argument("--diffaugment", help="DiffAugment policy, e.g. color,translation,cutout (default none)")
-    train.add_argument("--checkpoint-every", type=int, default=100, help="steps between commits (default 100)")
+    train.add_argument("--checkpoint-every", type=int,
+                       help=f"steps between commits (default {spec.checkpoint_every}, or --steps if smaller)")
     train.add_argument("--fd-samples", type=int, default=0,
                        help="at the end, FD/KID of this many samples in a <dataset>-cnn feature space")
     train.add_argument("--resume", action="store_true", help="continue the run in --out to a larger --steps")
-    train.add_argument("--seed", type=int, default=0, help="default 0")
+    train.add_argument("--seed", type=int, help=f"default {spec.seed}")
     train.add_argument("--verbose", default="auto", type=_verbosity, help="0, 1, 2 or auto (as for train)")
     train.set_defaults(run=_cmd_gan_train)
     sample = gan_commands.add_parser("sample", help="a PNG grid of samples from a saved generator")
@@ -333,10 +333,14 @@ def build_parser():
 
 
 def _legacy_argv(argv):
-    """`keras-nest explain IMAGE ...` (before `explain image`) still works."""
+    """`keras-nest explain [OPTIONS] IMAGE|evaluate ...` (before `explain image`) still works."""
     argv = list(argv)
-    if argv[:1] == ["explain"] and len(argv) > 1 and argv[1] not in ("image", "evaluate") \
-            and not argv[1].startswith("-"):
+    if argv[:1] != ["explain"] or len(argv) < 2 or argv[1] in ("image", "evaluate", "-h", "--help"):
+        return argv
+    if "evaluate" in argv[1:]:
+        argv.remove("evaluate")
+        argv.insert(1, "evaluate")
+    else:
         argv.insert(1, "image")
     return argv
 

@@ -57,6 +57,10 @@ def test_explain_subcommands_and_the_old_spelling_parse_alike():
     new = parser.parse_args(cli._legacy_argv(["explain", "image", "x.png", "--model-path", "m.keras"]))
     old = parser.parse_args(cli._legacy_argv(["explain", "x.png", "--model-path", "m.keras"]))
     assert new.run is old.run is cli._cmd_explain_image and new.image == old.image == "x.png"
+    flags_first = parser.parse_args(cli._legacy_argv(["explain", "--model-path", "m.keras", "x.png"]))
+    assert flags_first.run is cli._cmd_explain_image and flags_first.image == "x.png"
+    old_evaluate = parser.parse_args(cli._legacy_argv(["explain", "--model-path", "m.keras", "evaluate"]))
+    assert old_evaluate.run is cli._cmd_explain_evaluate
     evaluate = parser.parse_args(["explain", "evaluate", "--model-path", "m.keras"])
     assert evaluate.run is cli._cmd_explain_evaluate and evaluate.dataset == "shapes"
 

@@ -212,6 +212,21 @@ def test_train_gan_resume_keeps_the_runs_steps_and_settings(gan_run, tmp_path):
                   resume=True, verbose=0)
 
 
+def test_train_gan_prints_a_first_line_and_resumes_a_short_run(tmp_path, capsys):
+    from keras_nest.gan.training import train_gan
+
+    out = str(tmp_path / "run")
+    # steps < the default checkpoint_every (100): the run commits every 2 steps
+    result = train_gan("nest_gan_tiny", "digits", steps=2, batch_size=16, out=out, verbose=2)
+    first = [line for line in capsys.readouterr().out.splitlines() if line.startswith("keras-nest")][0]
+    assert first.startswith("keras-nest gan train: nest_gan_tiny on digits, 2 steps of batch 16, hinge loss, new run")
+    assert result["steps"] == 2 and os.path.exists(os.path.join(out, "result.json"))
+    resumed = train_gan(steps=4, out=out, resume=True, verbose=0)  # the run's own generator, data, batch
+    assert resumed["steps"] == 4 and resumed["batch_size"] == 16
+    with pytest.raises(ValueError, match="needs the run folder"):
+        train_gan(steps=4, resume=True)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["gan", "sample", "--n", "0"], "num_images must be an int >= 1, got 0"),
     (["gan", "sample", "--n", "-3"], "num_images must be an int >= 1, got -3"),

@@ -221,6 +221,11 @@ def test_damaged_files_are_named(finished_run, tmp_path, capsys):
         f.write(bytes(flipped))
     with pytest.raises(RunFolderError, match="last.keras"):
         train(out=out, resume=True, **dict(CFG, epochs=4))
+    assert os.path.exists(os.path.join(out, "result.json"))  # a refused resume changes nothing
+    state = json.load(open(os.path.join(out, "state.json")))
+    write_json(os.path.join(out, "state.json"), dict(state, history="x"))
+    with pytest.raises(RunFolderError, match="state.json is damaged: history has the wrong type"):
+        train(out=out, resume=True, **dict(CFG, epochs=4))
     with open(os.path.join(out, "state.json"), "w") as f:
         f.write("{not json")
     code = cli.main(["train", "--out", out, "--resume", "--epochs", "4"])
@@ -236,8 +241,10 @@ def test_stale_temporaries_are_removed_on_open(tmp_path):
         os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
         open(os.path.join(out, name), "w").close()
     os.makedirs(os.path.join(out, STAGING))
+    os.makedirs(os.path.join(out, ".tmp-saved_model", "variables"))  # a killed export
     with RunFolder.open(out, kind="demo", identity={}, resume=True):
         pass
+    assert not os.path.exists(os.path.join(out, ".tmp-saved_model"))
     assert not os.path.exists(os.path.join(out, ".tmp-abc.keras"))
     assert not os.path.exists(os.path.join(out, "samples", ".tmp-x.png"))
     assert not os.path.exists(os.path.join(out, STAGING))
@@ -278,6 +285,11 @@ def test_bad_training_arguments_are_one_line_errors(argv, message, tmp_path, cap
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err, err
     assert not os.path.exists(out)
+
+
+def test_resume_needs_the_run_folder():
+    with pytest.raises(ValueError, match="resume=True .* needs the run folder"):
+        train(resume=True, epochs=20)
 
 
 def test_python_train_refuses_zero_epochs(tmp_path):

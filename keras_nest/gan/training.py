@@ -21,7 +21,7 @@ from keras_nest.gan.grids import save_grid
 from keras_nest.models import create_discriminator, create_generator, load_saved_model
 from keras_nest.training.callbacks import EpochCommit, NanGuard
 from keras_nest.training.run_folder import LAST, RunFolder, RunFolderError, TrainingDiverged
-from keras_nest.training.spec import GanSettings
+from keras_nest.training.spec import GanSettings, GanSpec
 from keras_nest.validation import check_int
 
 KIND = "gan"
@@ -53,30 +53,35 @@ def _chunk_files(gan, checkpoint_every, num_images=64, seed=1234):
     return files
 
 
-def train_gan(generator="nest_gan_32", dataset="shapes", steps=1000, batch_size=64, out=None, loss=None,
+def train_gan(generator=None, dataset=None, steps=1000, batch_size=None, out=None, loss=None,
               g_learning_rate=None, d_learning_rate=None, beta_2=None, d_steps=None, ema_decay=None,
-              diffaugment=None, r1_gamma=None, checkpoint_every=100, resume=False, seed=0, verbose="auto",
+              diffaugment=None, r1_gamma=None, checkpoint_every=None, resume=False, seed=None, verbose="auto",
               callbacks=(), num_examples=None):
     """Trains a named generator against the matching discriminator with `model.fit`.
 
     The run folder's lifecycle (lock, one commit per chunk of
     `checkpoint_every` steps, resume checks) is `keras_nest.training.run_folder`.
+    Arguments left at `None` take the defaults of `GanSpec` and
+    `GanSettings` (`keras_nest.training.spec`) for a new run, and the run's
+    own values when resuming; a different value is refused then.
 
     Args:
-        generator: a name from `keras_nest.list_generators()`.
-        dataset: `"shapes"`, `"digits"`, `"tfds:NAME"`, `"folder:PATH"` (the
-            train split, resized to the generator's size, as RGB).
+        generator: a name from `keras_nest.list_generators()` (default nest_gan_32).
+        dataset: `"shapes"` (default), `"digits"`, `"tfds:NAME"`,
+            `"folder:PATH"` (the train split, resized to the generator's
+            size, as RGB).
         steps: generator updates in total (a multiple of `checkpoint_every`).
-        batch_size: real (and generated) images per step.
-        out: run folder (default `runs/gan-GENERATOR-DATASET`).
+        batch_size: real (and generated) images per step (default 64).
+        out: run folder (default `runs/gan-GENERATOR-DATASET`; required to resume).
         loss, g_learning_rate, d_learning_rate, beta_2, d_steps, ema_decay,
-            diffaugment, r1_gamma: the `GanSettings` (`None`: its default,
-            or the run's own when resuming; a different value is refused
-            then). `ema_decay` 0 keeps no EMA generator.
-        checkpoint_every: steps between commits (checkpoint, generator, sample grid).
+            diffaugment, r1_gamma: the `GanSettings`. `ema_decay` 0 keeps
+            no EMA generator.
+        checkpoint_every: steps between commits (checkpoint, generator,
+            sample grid); default 100, or `steps` when that is smaller.
         resume: continue the run in `out` with its optimizer state; `steps`
-            is the new total. The generator, data, batch size,
-            `checkpoint_every`, seed and `num_examples` must be the run's.
+            is the new total. The data order restarts (it is not the
+            uninterrupted run's).
+        seed: seeds weights, noise and data order (default 0).
         num_examples: use only the first N training images.
 
     Returns:
@@ -90,35 +95,53 @@ def train_gan(generator="nest_gan_32", dataset="shapes", steps=1000, batch_size=
     """
     start = time.time()
     steps = check_int("steps", steps, 1)
-    checkpoint_every = min(check_int("checkpoint_every", checkpoint_every, 1), steps)
-    if steps % checkpoint_every:
-        raise InvalidValueError(f"steps ({steps}) must be a multiple of checkpoint_every ({checkpoint_every}).")
-    given = {"loss": loss, "g_learning_rate": g_learning_rate, "d_learning_rate": d_learning_rate,
-             "beta_2": beta_2, "d_steps": d_steps, "ema_decay": ema_decay, "diffaugment": diffaugment,
-             "r1_gamma": r1_gamma}
-    given = {k: v for k, v in given.items() if v is not None}
-    GanSettings(**given)  # checked before any folder is touched
-    identity = {"generator": generator, "dataset": dataset, "batch_size": check_int("batch_size", batch_size, 1),
-                "checkpoint_every": checkpoint_every, "seed": check_int("seed", seed),
-                "num_examples": None if num_examples is None else check_int("num_examples", num_examples, 1)}
-    out = out or os.path.join("runs", f"gan-{generator}-{dataset_slug(dataset)}")
-    with RunFolder.open(out, kind=KIND, identity=identity, resume=resume) as run:
-        settings = _resolve_settings(run, given)
-        chunks = steps // checkpoint_every
+    given_settings = {k: v for k, v in dict(
+        loss=loss, g_learning_rate=g_learning_rate, d_learning_rate=d_learning_rate, beta_2=beta_2,
+        d_steps=d_steps, ema_decay=ema_decay, diffaugment=diffaugment, r1_gamma=r1_gamma).items() if v is not None}
+    GanSettings(**given_settings)  # checked before any folder is touched
+    given = {k: v for k, v in dict(generator=generator, dataset=dataset, batch_size=batch_size,
+                                   checkpoint_every=checkpoint_every, seed=seed, num_examples=num_examples).items()
+             if v is not None}
+    GanSpec(**given)
+    if resume and out is None:
+        raise InvalidValueError("resume=True (--resume) needs the run folder to continue: pass out= (--out).")
+    if out is None:
+        defaults = GanSpec(**given)
+        out = os.path.join("runs", f"gan-{defaults.generator}-{dataset_slug(defaults.dataset)}")
+    with RunFolder.open(out, kind=KIND, identity=given, resume=resume) as run:
+        spec = _resolve_spec(run, given, steps)
+        settings = _resolve_settings(run, given_settings)
+        chunks = steps // spec.checkpoint_every
         if run.resumed and chunks <= run.state.epoch:
-            raise RunFolderError(f"{out!r} has already trained {run.state.epoch * checkpoint_every} steps; pass "
-                                 "a larger total --steps to continue it.")
-        keras.utils.set_random_seed(seed)
-        gan = _build_gan(run, generator, settings, seed)
-        images = real_images(dataset, gan.generator.image_size, gan.generator.output_shape[-1],
-                             num_examples=num_examples)
-        data = _dataset(images, batch_size, seed)
-        run.start(settings={"gan": dataclasses.asdict(settings), "steps": steps}, identity=identity)
+            raise RunFolderError(f"{out!r} has already trained {run.state.epoch * spec.checkpoint_every} steps; "
+                                 "pass a larger total --steps to continue it.")
+        keras.utils.set_random_seed(spec.seed)
+        gan = _build_gan(run, spec, settings)
+        images = real_images(spec.dataset, gan.generator.image_size, gan.generator.output_shape[-1],
+                             num_examples=spec.num_examples)
+        data = _dataset(images, spec.batch_size, spec.seed)
+        run.start(settings={"gan": dataclasses.asdict(settings), "steps": steps}, identity=dataclasses.asdict(spec))
         if verbose:
-            start = f"resuming after step {run.state.epoch * checkpoint_every}" if run.resumed else "new run"
-            print(f"keras-nest gan train: {generator} on {dataset}, {steps} steps of batch {batch_size}, "
-                  f"{settings.loss} loss, {start} in {out}", flush=True)
-        return _fit_gan(run, gan, data, chunks, identity, settings, callbacks, verbose, start)
+            print(_first_line(run, spec, settings, steps), flush=True)
+        return _fit_gan(run, gan, data, chunks, spec, settings, callbacks, verbose, start)
+
+
+def _resolve_spec(run, given, steps):
+    """The run's own spec when resuming; else the defaults with what was given, checkpoints <= steps."""
+    if run.resumed:
+        spec = GanSpec(**{**run.state.identity, **given})
+    else:
+        spec = GanSpec(**given)
+        spec = dataclasses.replace(spec, checkpoint_every=min(spec.checkpoint_every, steps))
+    if steps % spec.checkpoint_every:
+        raise InvalidValueError(f"steps ({steps}) must be a multiple of checkpoint_every ({spec.checkpoint_every}).")
+    return spec
+
+
+def _first_line(run, spec, settings, steps):
+    status = f"resuming after step {run.state.epoch * spec.checkpoint_every}" if run.resumed else "new run"
+    return (f"keras-nest gan train: {spec.generator} on {spec.dataset}, {steps} steps of batch {spec.batch_size}, "
+            f"{settings.loss} loss, {status} in {run.path}")
 
 
 def _resolve_settings(run, given):
@@ -136,13 +159,13 @@ def _resolve_settings(run, given):
     return stored
 
 
-def _build_gan(run, generator, settings, seed):
+def _build_gan(run, spec, settings):
     if run.resumed and run.state.epoch:
         return run.load_model(LAST)  # with both optimizers and their state
-    net = create_generator(generator)
+    net = create_generator(spec.generator)
     discriminator = create_discriminator(net.image_size, net.output_shape[-1])
     gan = GAN(net, discriminator, d_steps=settings.d_steps, ema_decay=settings.ema_decay,
-              diffaugment=settings.diffaugment, r1_gamma=settings.r1_gamma, seed=seed)
+              diffaugment=settings.diffaugment, r1_gamma=settings.r1_gamma, seed=spec.seed)
     gan.compile(
         g_optimizer=keras.optimizers.Adam(settings.g_learning_rate, beta_1=0.0, beta_2=settings.beta_2),
         d_optimizer=keras.optimizers.Adam(settings.d_learning_rate, beta_1=0.0, beta_2=settings.beta_2),
@@ -151,8 +174,8 @@ def _build_gan(run, generator, settings, seed):
     return gan
 
 
-def _fit_gan(run, gan, data, chunks, identity, settings, callbacks, verbose, start):
-    checkpoint_every, initial_chunk = identity["checkpoint_every"], run.state.epoch
+def _fit_gan(run, gan, data, chunks, spec, settings, callbacks, verbose, start):
+    checkpoint_every, initial_chunk = spec.checkpoint_every, run.state.epoch
     guard = NanGuard(keys=("d_loss", "g_loss"))
     commit = EpochCommit(run, guard, extra_files=_chunk_files(gan, checkpoint_every))
     fit_start = time.time()
@@ -168,10 +191,10 @@ def _fit_gan(run, gan, data, chunks, identity, settings, callbacks, verbose, sta
     trained = (run.state.epoch - initial_chunk) * checkpoint_every
     last = run.state.history[-1] if run.state.history else {}
     result = {
-        "generator": gan.generator.name, "dataset": identity["dataset"],
-        "steps": run.state.epoch * checkpoint_every, "batch_size": identity["batch_size"],
+        "generator": gan.generator.name, "dataset": spec.dataset,
+        "steps": run.state.epoch * checkpoint_every, "batch_size": spec.batch_size,
         "params": int(gan.generator.count_params()), "d_loss": last.get("d_loss"), "g_loss": last.get("g_loss"),
-        "images_per_second": round(trained * identity["batch_size"] / max(time.time() - fit_start, 1e-9), 2),
+        "images_per_second": round(trained * spec.batch_size / max(time.time() - fit_start, 1e-9), 2),
         "wall_seconds": round(time.time() - start, 2), "settings": dataclasses.asdict(settings),
         "generator_path": run.file(GENERATOR_FILE), "out": run.path,
     }

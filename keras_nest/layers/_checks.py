@@ -74,9 +74,13 @@ def check_mlp_ratio(value, widths=()):
 
 
 def check_mlp_width(mlp_ratio, width):
-    """Raises if `int(width * mlp_ratio)`, the MLP's hidden width, is below 1."""
+    """Raises if `int(width * mlp_ratio)`, the MLP's hidden width, is below 1.
+
+    A plain `ValueError`: it runs in `build`, possibly while TensorFlow
+    traces (see `keras_nest.errors`).
+    """
     if int(width * mlp_ratio) < 1:
-        raise InvalidValueError(
+        raise ValueError(
             f"mlp_ratio {mlp_ratio:g} gives a {width}-wide layer an MLP of "
             f"int({width} * {mlp_ratio:g}) = 0 units; use mlp_ratio >= {1 / width:g}."
         )

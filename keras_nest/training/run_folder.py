@@ -124,6 +124,12 @@ class RunState:
                 "untouched: train into another folder."
             )
         epoch = data["epoch"]
+        kinds = {"identity": dict, "settings": dict, "history": list, "kind": str}
+        wrong = [name for name, kind in kinds.items() if not isinstance(data[name], kind)]
+        wrong += ["history"] if not all(isinstance(row, dict) for row in data["history"] or []) else []
+        if wrong:
+            raise RunFolderError(f"{path} is damaged: {', '.join(sorted(set(wrong)))} has the wrong type; "
+                                 "repair it or train into another folder.")
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0 or len(data["history"]) != epoch:
             raise RunFolderError(f"{path} is inconsistent (epoch {epoch!r}, {len(data['history'])} history "
                                  "rows); repair it or train into another folder.")
@@ -319,10 +325,13 @@ def _recover(path):
     if os.path.isdir(os.path.join(path, COMMIT)):
         _apply_commit(path)
     shutil.rmtree(os.path.join(path, STAGING), ignore_errors=True)
-    for root, _, names in os.walk(path):
+    for root, folders, names in os.walk(path):
         for name in names:
             if name.startswith(TEMPORARY_PREFIX):
                 os.remove(os.path.join(root, name))
+        for name in [f for f in folders if f.startswith(TEMPORARY_PREFIX)]:  # e.g. a killed export
+            shutil.rmtree(os.path.join(root, name))
+            folders.remove(name)
 
 
 def _apply_commit(path, fault=None):

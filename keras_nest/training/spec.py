@@ -3,7 +3,8 @@
 Frozen dataclasses, free of TensorFlow so the CLI can show their defaults
 without loading it: `TrainSpec` (what makes two classifier runs the same
 training; fixed on resume), `RunOptions` (how a run executes; free to
-change on resume), `GanSettings` (the adversarial recipe). The classifier
+change on resume), `GanSpec` and `GanSettings` (what makes two GAN runs the
+same training, and the adversarial recipe). The classifier
 recipe is `keras_nest.training.recipe.Recipe`.
 """
 
@@ -36,9 +37,11 @@ class TrainSpec:
     def __post_init__(self):
         if not isinstance(self.model, str):
             raise InvalidTypeError(f"model must be a model name (see keras_nest.list_models()), got {self.model!r}.")
-        check_int("seed", self.seed)
-        check_float("train_fraction", self.train_fraction, 0.0, 1.0, min_inclusive=False)
-        check_float("validation_fraction", self.validation_fraction, 0.0, 1.0, False, False)
+        object.__setattr__(self, "seed", check_int("seed", self.seed))  # plain Python values: stored as JSON
+        object.__setattr__(self, "train_fraction",
+                           check_float("train_fraction", self.train_fraction, 0.0, 1.0, min_inclusive=False))
+        object.__setattr__(self, "validation_fraction",
+                           check_float("validation_fraction", self.validation_fraction, 0.0, 1.0, False, False))
         if not isinstance(self.model_overrides, dict):
             raise InvalidTypeError(f"model_overrides must be a dict of create_model arguments, "
                             f"got {self.model_overrides!r}.")
@@ -70,6 +73,28 @@ class RunOptions:
         check_bool("tensorboard", self.tensorboard)
         check_bool("export", self.export)
         check_choice("verbose", self.verbose, ("auto", 0, 1, 2))
+
+
+@dataclasses.dataclass(frozen=True)
+class GanSpec:
+    """What makes two GAN runs the same training; stored in `state.json`, fixed on resume."""
+
+    generator: str = "nest_gan_32"
+    dataset: str = "shapes"
+    batch_size: int = 64
+    checkpoint_every: int = 100  # steps per commit (a run folder's "epoch")
+    seed: int = 0
+    num_examples: int = None  # None: the whole train split
+
+    def __post_init__(self):
+        for name, value in (("generator", self.generator), ("dataset", self.dataset)):
+            if not isinstance(value, str):
+                raise InvalidTypeError(f"{name} must be a name (a string), got {value!r}.")
+        object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, 1))
+        object.__setattr__(self, "checkpoint_every", check_int("checkpoint_every", self.checkpoint_every, 1))
+        object.__setattr__(self, "seed", check_int("seed", self.seed))
+        if self.num_examples is not None:
+            object.__setattr__(self, "num_examples", check_int("num_examples", self.num_examples, 1))
 
 
 @dataclasses.dataclass(frozen=True)

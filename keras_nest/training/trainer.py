@@ -32,6 +32,7 @@ import numpy as np
 from keras_nest.data import dataset_info, dataset_slug, held_out_split, load_arrays
 from keras_nest.data.pipeline import make_dataset
 from keras_nest.errors import InvalidTypeError, InvalidValueError
+from keras_nest.io_utils import TEMPORARY_PREFIX
 from keras_nest.models import count_macs, create_model, load_saved_model, preset_config
 from keras_nest.training.augment import make_augmenter
 from keras_nest.training.callbacks import EpochCommit, NanGuard
@@ -120,7 +121,8 @@ def train(
     options = RunOptions(strategy=strategy, jit_compile=jit_compile, precision=precision,
                          tensorboard=tensorboard, export=export, verbose=verbose,
                          callbacks=tuple(callbacks), tpu=tpu)
-    check_bool("resume", resume)
+    if check_bool("resume", resume) and out is None:
+        raise InvalidValueError("resume=True (--resume) needs the run folder to continue: pass out= (--out).")
     out = out or _new_run_folder(TrainSpec(**given))
     with RunFolder.open(out, kind=KIND, identity=given, resume=resume) as run:
         spec = TrainSpec(**{**(run.state.identity if run.resumed else {}), **given})
@@ -204,12 +206,15 @@ def _resolve_recipe(run, request):
     if not run.resumed:
         return get_recipe(DEFAULT_RECIPE if request.recipe is None else request.recipe, **request.fields)
     stored = Recipe(**{k: tuple(v) if isinstance(v, list) else v for k, v in run.state.settings["recipe"].items()})
+    fields = dict(request.fields)
     if request.recipe is not None:
         named = request.recipe.name if isinstance(request.recipe, Recipe) else request.recipe
         if named != stored.name:
             raise RunFolderError(f"Cannot resume {run.path} with recipe {named!r}: it was trained with "
                                  f"{stored.name!r}. Override single fields instead (e.g. --base-learning-rate).")
-    recipe = get_recipe(stored, **request.fields)
+        if isinstance(request.recipe, Recipe):  # its changed fields count as given
+            fields = {**_changed_fields(stored, request.recipe), **fields}
+    recipe = get_recipe(stored, **fields)
     if recipe.batch_size != stored.batch_size:
         raise RunFolderError(f"Cannot resume {run.path} with batch_size {recipe.batch_size}: its epochs are "
                              f"batches of {stored.batch_size}, and the step count must stay whole epochs. "
@@ -219,6 +224,11 @@ def _resolve_recipe(run, request):
         raise RunFolderError(f"{run.path} has already trained {done} epoch(s); pass a larger epochs "
                              f"(--epochs) than {done} to train it further.")
     return recipe
+
+
+def _changed_fields(old, new):
+    return {f.name: getattr(new, f.name) for f in dataclasses.fields(Recipe)
+            if getattr(new, f.name) != getattr(old, f.name)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,16 +254,18 @@ def _run(run, spec, recipe, source, options, start):
     jit = resolve_jit_compile(options.jit_compile, strategy, macs_per_step=count_macs(net) * recipe.batch_size)
     if options.verbose and run.chief:
         print(_first_line(run, spec, recipe, jit), flush=True)
-    run.start(settings={"recipe": dataclasses.asdict(recipe), "precision": options.precision},
-              identity=dataclasses.asdict(spec), monitor="val_accuracy")
-    data = _make_data(source, spec, recipe, size, info, strategy, first_epoch=run.state.epoch)
+    done = run.state.epoch if run.resumed else 0
+    data = _make_data(source, spec, recipe, size, info, strategy, first_epoch=done)
     with strategy.scope():
         optimizer = make_optimizer(recipe, data.steps_per_epoch, recipe.batch_size)
-        if run.state.epoch:
+        if done:
             _restore(run, net, optimizer, data.steps_per_epoch)
         net.compile(optimizer=optimizer, loss=make_loss(recipe), metrics=_metrics(info.num_classes),
                     jit_compile=jit)
         prebuild_for_multiworker(net, strategy, info.num_classes)
+    # Committed only now: a run that fails on its data or checkpoint changes nothing in the folder.
+    run.start(settings={"recipe": dataclasses.asdict(recipe), "precision": options.precision},
+              identity=dataclasses.asdict(spec), monitor="val_accuracy")
     guard = _fit(run, net, recipe, data, options)
     if guard.tripped_at is not None:
         raise TrainingDiverged(_divergence_message(guard.tripped_at, run))
@@ -397,7 +409,7 @@ def _finish(run, spec, recipe, info, data, options, size, start):
 
 def _export_saved_model(model, path):
     """`model.export` into a temporary folder, then moved over `path`."""
-    tmp = f"{path}.tmp-export"
+    tmp = os.path.join(os.path.dirname(path), f"{TEMPORARY_PREFIX}{os.path.basename(path)}")  # removed on open
     shutil.rmtree(tmp, ignore_errors=True)
     model.export(tmp, verbose=False)
     shutil.rmtree(path, ignore_errors=True)
