@@ -51,6 +51,26 @@ def _verbose(value):
     return int(value)
 
 
+def _defaults(module_path, function):
+    """The literal keyword defaults of `function` in `keras_nest/<module_path>`, read from the source.
+
+    So the help texts show the Python functions' defaults (the one place they
+    live) without importing TensorFlow.
+    """
+    import ast
+
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), module_path)) as f:
+        tree = ast.parse(f.read())
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
+    named = node.args.args[len(node.args.args) - len(node.args.defaults):]
+    return {a.arg: ast.literal_eval(d) for a, d in zip(named, node.args.defaults) if isinstance(d, ast.Constant)}
+
+
+def _given(args, names):
+    """The arguments the user gave (not None), for the functions whose defaults apply otherwise."""
+    return {target: getattr(args, name) for name, target in names.items() if getattr(args, name) is not None}
+
+
 def _print_json(data):
     print(json.dumps(data), flush=True)
     return 0
@@ -95,8 +115,8 @@ def _cmd_train(args):
 def _cmd_evaluate(args):
     from keras_nest.training.trainer import evaluate
 
-    extra = {"batch_size": args.batch_size} if args.batch_size is not None else {}
-    return _print_json(evaluate(args.model_path, args.dataset, split=args.split, **extra))
+    return _print_json(evaluate(args.model_path, args.dataset, **_given(args, {"split": "split",
+                                                                                "batch_size": "batch_size"})))
 
 
 def _run_dataset(model_path, dataset):
@@ -131,11 +151,12 @@ def _cmd_explain_image(args):
         found = explain.explain_image(model, image, info.mean, info.std, args.class_index)
     for note in notes:
         print(f"keras-nest explain: note: {note.message}", file=sys.stderr)
+    top_k = args.top_k if args.top_k is not None else _defaults("explain/figures.py", "explain_figure")["top_k"]
     figure = explain.explain_figure(model, image, info.mean, info.std, info.class_names,
-                                    args.class_index, args.top_k, explanation=found)
+                                    args.class_index, top_k, explanation=found)
     figure.savefig(args.out, dpi=120)
     probabilities = found["probabilities"]
-    top = [int(c) for c in probabilities.argsort()[::-1][: args.top_k]]
+    top = [int(c) for c in probabilities.argsort()[::-1][:top_k]]
     return _print_json({
         "image": args.image, "out": args.out,
         "class": info.class_names[found["gradcat"].class_index],
@@ -150,9 +171,9 @@ def _cmd_explain_evaluate(args):
 
     model = load_saved_model(args.model_path)
     vit = load_saved_model(args.vit_model_path) if args.vit_model_path else None
-    extra = {"batch_size": args.batch_size} if args.batch_size is not None else {}
-    return _print_json(explain.evaluate_localization(
-        model, dataset=args.dataset, split=args.split, vit_model=vit, num_examples=args.num_examples, **extra))
+    given = _given(args, {"dataset": "dataset", "split": "split", "num_examples": "num_examples",
+                          "batch_size": "batch_size"})
+    return _print_json(explain.evaluate_localization(model, vit_model=vit, **given))
 
 
 def _cmd_gan_train(args):
@@ -163,9 +184,9 @@ def _cmd_gan_train(args):
     check_int("--fd-samples", args.fd_samples, 0)  # before hours of training, not after
     settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(GanSettings)}
     result = train_gan(
-        generator=args.generator, dataset=args.dataset, steps=args.steps, batch_size=args.batch_size,
-        out=args.out, checkpoint_every=args.checkpoint_every, resume=args.resume, seed=args.seed,
-        verbose=_verbose(args.verbose), **settings,
+        generator=args.generator, dataset=args.dataset, batch_size=args.batch_size, out=args.out,
+        checkpoint_every=args.checkpoint_every, resume=args.resume, seed=args.seed, verbose=_verbose(args.verbose),
+        **_given(args, {"steps": "steps"}), **settings,
     )
     if args.fd_samples:
         from keras_nest.metrics import score_generator
@@ -179,7 +200,7 @@ def _cmd_gan_train(args):
 def _cmd_gan_sample(args):
     from keras_nest.gan.training import sample
 
-    return _print_json(sample(args.model_path, num_images=args.n, seed=args.seed, out=args.out))
+    return _print_json(sample(args.model_path, **_given(args, {"n": "num_images", "seed": "seed", "out": "out"})))
 
 
 # --- parser -----------------------------------------------------------------
@@ -245,11 +266,12 @@ def _add_recipe_flags(group):
 
 
 def _add_evaluate(commands):
+    defaults = _defaults("training/trainer.py", "evaluate")
     evaluate = commands.add_parser("evaluate", help="top-1/top-5 of a saved model on a data set")
     evaluate.add_argument("--model-path", required=True, help="a .keras file (e.g. runs/X/best.keras)")
     evaluate.add_argument("--dataset", required=True, help="digits | shapes | tfds:NAME | folder:PATH")
     evaluate.add_argument("--split", help="default: test (validation where there is no test split)")
-    evaluate.add_argument("--batch-size", type=int, help="images per batch (default 128)")
+    evaluate.add_argument("--batch-size", type=int, help=f"images per batch (default {defaults['batch_size']})")
     evaluate.set_defaults(run=_cmd_evaluate)
 
 
@@ -265,15 +287,17 @@ def _add_explain(commands):
     image.add_argument("--dataset", help="its training data set (default: from result.json beside the model)")
     image.add_argument("--out", default="explain.png", help="PNG to write (default explain.png)")
     image.add_argument("--class-index", type=int, help="class to explain (default: the predicted one)")
-    image.add_argument("--top-k", type=int, default=5, help="classes listed (default 5)")
+    top_k = _defaults("explain/figures.py", "explain_figure")["top_k"]
+    image.add_argument("--top-k", type=int, help=f"classes listed (default {top_k})")
     image.set_defaults(run=_cmd_explain_image)
     evaluate = targets.add_parser("evaluate", help="weakly supervised localization scores as JSON")
     evaluate.add_argument("--model-path", required=True, help="a NesT classifier .keras file")
-    evaluate.add_argument("--dataset", default="shapes", help="a data set with boxes and masks (default shapes)")
+    scoring = _defaults("explain/evaluation.py", "evaluate_localization")
+    evaluate.add_argument("--dataset", help=f"a data set with boxes and masks (default {scoring['dataset']})")
     evaluate.add_argument("--vit-model-path", help="a ViT baseline .keras file, scored alongside")
-    evaluate.add_argument("--split", default="test", help="split to score (default test)")
+    evaluate.add_argument("--split", help=f"split to score (default {scoring['split']})")
     evaluate.add_argument("--num-examples", type=int, help="score the first N images (default: all)")
-    evaluate.add_argument("--batch-size", type=int, help="images per batch (default 50)")
+    evaluate.add_argument("--batch-size", type=int, help=f"images per batch (default {scoring['batch_size']})")
     evaluate.set_defaults(run=_cmd_explain_evaluate)
 
 
@@ -290,7 +314,8 @@ def _add_gan(commands):
         "defaults below for a new run, or the run's own values with --resume.")
     train.add_argument("--generator", help=f"see `keras-nest models` (default {spec.generator})")
     train.add_argument("--dataset", help=f"shapes | digits | tfds:NAME | folder:PATH (default {spec.dataset})")
-    train.add_argument("--steps", type=int, default=1000, help="generator updates in total (default 1000)")
+    steps = _defaults("gan/training.py", "train_gan")["steps"]
+    train.add_argument("--steps", type=int, help=f"generator updates in total (default {steps})")
     train.add_argument("--batch-size", type=int, help=f"images per step (default {spec.batch_size})")
     train.add_argument("--out", help="run folder (default runs/gan-GENERATOR-DATASET)")
     train.add_argument("--loss", help=f"hinge | non_saturating (default {settings.loss})")
@@ -308,11 +333,12 @@ def _add_gan(commands):
     train.add_argument("--seed", type=int, help=f"default {spec.seed}")
     train.add_argument("--verbose", default="auto", type=_verbosity, help="0, 1, 2 or auto (as for train)")
     train.set_defaults(run=_cmd_gan_train)
+    drawing = _defaults("gan/training.py", "sample")
     sample = gan_commands.add_parser("sample", help="a PNG grid of samples from a saved generator")
     sample.add_argument("--model-path", required=True, help="generator.keras (or last.keras) of a run")
-    sample.add_argument("--n", type=int, default=64, help="images in the grid (default 64)")
-    sample.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    sample.add_argument("--out", default="grid.png", help="PNG to write (default grid.png)")
+    sample.add_argument("--n", type=int, help=f"images in the grid (default {drawing['num_images']})")
+    sample.add_argument("--seed", type=int, help=f"noise seed (default {drawing['seed']})")
+    sample.add_argument("--out", help=f"PNG to write (default {drawing['out']})")
     sample.set_defaults(run=_cmd_gan_sample)
 
 

@@ -62,7 +62,19 @@ def test_explain_subcommands_and_the_old_spelling_parse_alike():
     old_evaluate = parser.parse_args(cli._legacy_argv(["explain", "--model-path", "m.keras", "evaluate"]))
     assert old_evaluate.run is cli._cmd_explain_evaluate
     evaluate = parser.parse_args(["explain", "evaluate", "--model-path", "m.keras"])
-    assert evaluate.run is cli._cmd_explain_evaluate and evaluate.dataset == "shapes"
+    assert evaluate.run is cli._cmd_explain_evaluate and evaluate.dataset is None  # the function's default
+
+
+def test_help_reads_the_python_defaults_without_importing_them():
+    import inspect
+
+    from keras_nest.explain.evaluation import evaluate_localization
+    from keras_nest.gan.training import sample
+
+    for path, function in (("gan/training.py", sample), ("explain/evaluation.py", evaluate_localization)):
+        expected = {name: p.default for name, p in inspect.signature(function).parameters.items()
+                    if p.default is not inspect.Parameter.empty and isinstance(p.default, (int, float, str))}
+        assert {k: v for k, v in cli._defaults(path, function.__name__).items() if v is not None} == expected
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch):
