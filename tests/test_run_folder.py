@@ -287,6 +287,16 @@ def test_bad_training_arguments_are_one_line_errors(argv, message, tmp_path, cap
     assert not os.path.exists(out)
 
 
+def test_numpy_arguments_are_stored_as_plain_values():
+    import json as json_module
+
+    from keras_nest.training.trainer import _given_identity
+
+    given = _given_identity(dataset=None, seed=np.int64(3), train_fraction=np.float32(0.5), image_size=np.int64(16),
+                            model=None, validation_fraction=None, model_overrides=None)
+    assert json_module.loads(json_module.dumps(given)) == {"seed": 3, "train_fraction": 0.5, "image_size": [16, 16]}
+
+
 def test_resume_needs_the_run_folder():
     with pytest.raises(ValueError, match="resume=True .* needs the run folder"):
         train(resume=True, epochs=20)

@@ -138,14 +138,12 @@ def train(
 
 
 def _given_identity(dataset, **values):
-    """The `TrainSpec` fields the caller gave (not `None`), checked."""
+    """The `TrainSpec` fields the caller gave (not `None`), checked and as plain Python values."""
     if dataset is not None:
         values["dataset"] = _dataset_label(dataset)
     given = {k: v for k, v in values.items() if v is not None}
-    TrainSpec(**given)  # checks the values before any folder is touched
-    if "image_size" in given:
-        given["image_size"] = TrainSpec(image_size=given["image_size"]).image_size
-    return given
+    checked = TrainSpec(**given)  # before any folder is touched
+    return {name: getattr(checked, name) for name in given}
 
 
 def _dataset_label(dataset):
