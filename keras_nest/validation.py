@@ -86,6 +86,23 @@ def check_choice(name, value, choices):
     return value
 
 
+def check_numeric_array(name, value, what):
+    """`value` as a numpy array of ints or floats.
+
+    Raises:
+        InvalidTypeError: anything else (strings, objects, ragged lists), as
+            "`name` must be `what`; got dtype D."
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):  # ragged nesting
+        array = np.asarray(None)
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.integer)
+                                     or np.issubdtype(array.dtype, np.floating)):
+        raise InvalidTypeError(f"{name} must be {what}; got dtype {array.dtype}.")
+    return array
+
+
 def check_int_tuple(name, value, length=None, minimum=1):
     """`value` (a list or tuple of ints, each >= `minimum`) as a tuple.
 

@@ -7,7 +7,7 @@ from keras_nest.explain.cam import class_attention_map
 from keras_nest.explain.forward import check_classifier
 from keras_nest.explain.gradcat import GradCAT, gradcat
 from keras_nest.explain.maps import prepare_images, scaled_images
-from keras_nest.validation import check_int
+from keras_nest.validation import check_int, check_numeric_array
 
 _LEVEL_COLOURS = ("#ffdd00", "#ff7f0e", "#d62728", "#9467bd", "#1f77b4")
 
@@ -27,13 +27,7 @@ def _check_ax(ax):
 
 
 def _check_display(display_image):
-    try:
-        image = np.asarray(display_image)
-    except (TypeError, ValueError):
-        image = np.asarray(None)
-    if image.dtype == object or not (np.issubdtype(image.dtype, np.integer)
-                                     or np.issubdtype(image.dtype, np.floating)):
-        raise InvalidTypeError(f"display_image must be a numeric image array; got dtype {image.dtype}.")
+    image = check_numeric_array("display_image", display_image, "a numeric image array")
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
         raise InvalidValueError(
             f"display_image must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got shape {image.shape}."

@@ -30,7 +30,7 @@ import numpy as np
 from scipy import ndimage
 
 from keras_nest.errors import InvalidTypeError, InvalidValueError
-from keras_nest.validation import check_bool, check_float, check_int, check_int_tuple
+from keras_nest.validation import check_bool, check_float, check_int, check_int_tuple, check_numeric_array
 
 IOU_THRESHOLDS = (0.3, 0.5, 0.7)
 MIN_THRESHOLD_STEP = 1e-4
@@ -107,13 +107,7 @@ def _check(maps, boxes=None):
 
 def _check_boxes(name, boxes, count=None):
     """Numeric `(count, 4)` boxes `(x0, y0, x1, y1)` with `x0 <= x1`, `y0 <= y1`."""
-    try:
-        boxes = np.asarray(boxes)
-    except (TypeError, ValueError):
-        boxes = np.asarray(None)
-    if boxes.dtype == object or not (np.issubdtype(boxes.dtype, np.integer)
-                                     or np.issubdtype(boxes.dtype, np.floating)):
-        raise InvalidTypeError(f"{name} must be a numeric array of (x0, y0, x1, y1) boxes; got dtype {boxes.dtype}.")
+    boxes = check_numeric_array(name, boxes, "a numeric array of (x0, y0, x1, y1) boxes")
     rows = "k" if count is None else count
     if boxes.ndim != 2 or boxes.shape[1] != 4 or (count is not None and len(boxes) != count):
         raise InvalidValueError(f"{name} must be ({rows}, 4) as (x0, y0, x1, y1); got shape {boxes.shape}.")

@@ -8,7 +8,7 @@ from keras import ops
 from keras_nest.data.images import check_normalization
 from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.explain.forward import check_classifier
-from keras_nest.validation import check_choice, check_int_tuple
+from keras_nest.validation import check_choice, check_int_tuple, check_numeric_array
 
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
 
@@ -61,16 +61,8 @@ def scaled_images(images, size):
 
     `images` is `(N, H, W, C)` or one `(H, W, C)`, uint8 `0..255` or float `[0, 1]`.
     """
-    try:
-        images = np.asarray(images)
-    except (TypeError, ValueError):
-        images = np.asarray(None)
-    if images.dtype == object or not (np.issubdtype(images.dtype, np.integer)
-                                      or np.issubdtype(images.dtype, np.floating)):
-        raise InvalidTypeError(
-            "images must be a uint8 (0..255) or float ([0, 1]) array (N, H, W, C) or (H, W, C); "
-            f"got dtype {images.dtype}."
-        )
+    images = check_numeric_array(
+        "images", images, "a uint8 (0..255) or float ([0, 1]) array (N, H, W, C) or (H, W, C)")
     if images.ndim == 3:
         images = images[None]
     if images.ndim != 4 or 0 in images.shape:
