@@ -2,6 +2,8 @@
 
 import dataclasses
 
+from keras_nest.errors import InvalidValueError
+
 
 @dataclasses.dataclass(frozen=True)
 class DatasetInfo:
@@ -32,6 +34,19 @@ class DatasetInfo:
     channels: int
     mean: tuple
     std: tuple
+
+    @property
+    def held_out_split(self):
+        """The split results are reported on: `"test"`, else `"validation"`.
+
+        Raises:
+            ValueError: the data set has neither.
+        """
+        for split in ("test", "validation"):
+            if split in self.num_examples:
+                return split
+        raise InvalidValueError(f"Data set {self.name!r} has no test or validation split: "
+                                f"{sorted(self.num_examples)}.")
 
     def as_dict(self):
         """The fields as a plain dict."""

@@ -140,11 +140,7 @@ def held_out_split(name, image_size=None):
     >>> held_out_split("digits"), held_out_split("shapes")
     ('test', 'test')
     """
-    info = dataset_info(name, image_size=image_size)
-    for split in ("test", "validation"):
-        if split in info.num_examples:
-            return split
-    raise InvalidValueError(f"Data set {name!r} has no test or validation split: {sorted(info.num_examples)}.")
+    return dataset_info(name, image_size=image_size).held_out_split
 
 
 def real_images(name, image_size, channels=3, split="train", num_examples=None):

@@ -29,7 +29,7 @@ import time
 import keras
 import numpy as np
 
-from keras_nest.data import dataset_info, dataset_slug, held_out_split, load_arrays
+from keras_nest.data import dataset_info, dataset_slug, load_arrays
 from keras_nest.data.pipeline import make_dataset
 from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.io_utils import TEMPORARY_PREFIX
@@ -290,8 +290,8 @@ def _build_model(spec, recipe, size, info):
 
 
 def _make_data(source, spec, recipe, size, info, strategy, first_epoch):
-    train_arrays, val_arrays = _train_and_validation(source, size, spec.validation_fraction)
-    test_arrays = load_arrays(source, held_out_split(source, image_size=size), image_size=size)
+    train_arrays, val_arrays = _train_and_validation(source, size, spec.validation_fraction, info)
+    test_arrays = load_arrays(source, info.held_out_split, image_size=size)
     keep, _ = _stratified_split(train_arrays["labels"], spec.train_fraction, spec.seed, "train_fraction")
     replicas = strategy.num_replicas_in_sync
     drop = replicas > 1 and len(keep) >= recipe.batch_size
@@ -451,7 +451,7 @@ def _stratified_split(labels, fraction, seed, name):
     return keep, np.setdiff1d(np.arange(len(labels)), keep)
 
 
-def _train_and_validation(dataset, size, validation_fraction):
+def _train_and_validation(dataset, size, validation_fraction, info):
     """Training arrays and validation arrays (for picking the best epoch).
 
     The test split is never used to pick a checkpoint: a data set's own
@@ -459,8 +459,7 @@ def _train_and_validation(dataset, size, validation_fraction):
     `validation_fraction` of the training split is held out.
     """
     train = load_arrays(dataset, "train", image_size=size)
-    if "validation" in dataset_info(dataset, image_size=size).num_examples \
-            and held_out_split(dataset, image_size=size) != "validation":
+    if "validation" in info.num_examples and info.held_out_split != "validation":
         return train, load_arrays(dataset, "validation", image_size=size)
     held, rest = _stratified_split(train["labels"], validation_fraction, VALIDATION_SPLIT_SEED,
                                    "validation_fraction")
@@ -474,7 +473,7 @@ def evaluate(model_path, dataset, split=None, batch_size=128):
     model = load_saved_model(model_path)
     size = tuple(model.input_shape[1:3])
     info = dataset_info(dataset, image_size=size)
-    split = split or held_out_split(dataset, image_size=size)
+    split = split or info.held_out_split
     if model.output_shape[-1] != info.num_classes:
         raise InvalidValueError(
             f"The model predicts {model.output_shape[-1]} classes but {dataset!r} has {info.num_classes}."
