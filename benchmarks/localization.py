@@ -1,16 +1,17 @@
-"""Weakly-supervised localization on `shapes` 64x64: NesT CAM and GradCAT
+"""Weakly-supervised localization at 64x64: NesT's class maps and GradCAT
 against the size-matched ViT (its CAM and attention rollout) and the
-centre baseline.
+centre baseline, on `shapes` or `cluttered_digits`.
 
-Trains `nest_micro_64` and `vit_micro_64` on `shapes` at 64x64 with the
-`small` recipe (or reuses runs given with --nest-run / --vit-run, or run
-folders already in --work), then prints the table of
+Trains `nest_micro_64` and `vit_micro_64` on the data set with the `small`
+recipe (or reuses runs given with --nest-run / --vit-run, or run folders
+already in --work), then prints the table of
 `keras_nest.explain.evaluate_localization` as JSON, writes it to
-`--out/localization.json`, and draws explanations of test images to
-`--out/explain_examples.png`.
+`--out/localization_<dataset>.json`, and draws explanations of test images
+to `--out/explain_examples_<dataset>.png`.
 
-    python benchmarks/localization.py                 # train 10 epochs each, evaluate
-    python benchmarks/localization.py --nest-run runs/nest64 --vit-run runs/vit64
+    python benchmarks/localization.py                 # train 15 epochs each, evaluate
+    python benchmarks/localization.py --dataset cluttered_digits \
+        --nest-run runs/cam_study/digits-base --vit-run runs/cam_study/digits-vit
 """
 
 import argparse
@@ -25,7 +26,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--nest-run", default=None, help="a finished run folder of nest_micro_64")
     p.add_argument("--vit-run", default=None, help="a finished run folder of vit_micro_64")
-    p.add_argument("--epochs", type=int, default=10, help="training epochs when a run is missing")
+    p.add_argument("--dataset", default="shapes", help="a data set with boxes: shapes or cluttered_digits")
+    p.add_argument("--epochs", type=int, default=15, help="training epochs when a run is missing")
     p.add_argument("--work", default="runs/localization", help="where missing runs are trained")
     p.add_argument("--num-examples", type=int, default=None, help="score the first N test images")
     p.add_argument("--examples", type=int, default=6, help="explained test images drawn")
@@ -37,16 +39,17 @@ def trained(model_name, run, args):
     """The best checkpoint of `run`, training it first when needed."""
     from keras_nest.training import train
 
-    run = run or os.path.join(args.work, model_name)
+    run = run or os.path.join(args.work, f"{model_name}-{args.dataset}")
     best = os.path.join(run, "best.keras")
     if not os.path.exists(os.path.join(run, "result.json")):
-        train(model=model_name, dataset="shapes", out=run, epochs=args.epochs, resume=os.path.exists(run),
+        train(model=model_name, dataset=args.dataset, out=run, epochs=args.epochs, resume=os.path.exists(run),
               export=False, verbose=2)
     with open(os.path.join(run, "result.json")) as f:
         return best, json.load(f)
 
 
-def draw_examples(model, count, path):
+def draw_examples(model, count, path, dataset="shapes"):
+    """Rows of test images: the GradCAT path (true box dashed), and the gradient, rollout and head class maps."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -55,9 +58,10 @@ def draw_examples(model, count, path):
     from keras_nest import explain
     from keras_nest.data import dataset_info, load_arrays
 
-    info = dataset_info("shapes")
-    data = load_arrays("shapes", "test", image_size=model.image_size, num_examples=count)
-    fig, axes = plt.subplots(count, 3, figsize=(9, 3 * count))
+    info = dataset_info(dataset)
+    data = load_arrays(dataset, "test", image_size=model.image_size, num_examples=count)
+    methods = ("gradient", "rollout", "head")
+    fig, axes = plt.subplots(count, 1 + len(methods), figsize=(3 * (1 + len(methods)), 3 * count), squeeze=False)
     for row, (image, label, box) in enumerate(zip(data["images"], data["labels"], data["boxes"])):
         found = explain.explain_image(model, image, info.mean, info.std)
         shown = image.astype(np.float32) / 255.0
@@ -66,12 +70,13 @@ def draw_examples(model, count, path):
         axes[row, 0].add_patch(matplotlib.patches.Rectangle(
             (x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor="white", linestyle="--"))
         predicted = info.class_names[found["gradcat"].class_index]
-        explain.plot_cam(axes[row, 1], shown, found["cam"].maps[0], f"CAM: {predicted}")
-        axes[row, 2].imshow(found["gradcat"].heatmap(model.image_size), cmap="magma", vmin=0, vmax=1)
-        axes[row, 2].set_title(f"GradCAT scores (true: {info.class_names[label]})")
-        axes[row, 2].axis("off")
+        axes[row, 0].set_title(f"GradCAT path: {predicted} (true: {info.class_names[label]})", fontsize=9)
+        for column, method in enumerate(methods, start=1):
+            cam = explain.class_attention_map(model, found["inputs"], found["gradcat"].class_index, method)
+            explain.plot_cam(axes[row, column], shown, cam.maps[0], f"class map, method={method!r}")
+            axes[row, column].title.set_fontsize(9)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
 
 
@@ -86,15 +91,15 @@ def main(argv=None):
     vit_path, vit_result = trained("vit_micro_64", args.vit_run, args)
     nest = keras.saving.load_model(nest_path, compile=False)
     vit = keras.saving.load_model(vit_path, compile=False)
-    table = evaluate_localization(nest, "shapes", vit_model=vit, num_examples=args.num_examples)
+    table = evaluate_localization(nest, args.dataset, vit_model=vit, num_examples=args.num_examples)
     table["training"] = {
         name: {k: result.get(k) for k in ("model", "epochs", "test_accuracy", "wall_seconds", "params")}
         for name, result in (("nest", nest_result), ("vit", vit_result))
     }
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "localization.json"), "w") as f:
+    with open(os.path.join(args.out, f"localization_{args.dataset}.json"), "w") as f:
         json.dump(table, f, indent=1)
-    draw_examples(nest, args.examples, os.path.join(args.out, "explain_examples.png"))
+    draw_examples(nest, args.examples, os.path.join(args.out, f"explain_examples_{args.dataset}.png"), args.dataset)
     print(json.dumps(table), flush=True)
 
 

@@ -2,8 +2,8 @@
 Title: Interpreting NesT: class attention maps, GradCAT and localization
 Author: keras_nest authors
 Date created: 2026/11/27
-Last modified: 2026/11/27
-Description: Explain NesT predictions with CAM and GradCAT, and localize objects from labels alone.
+Last modified: 2026/11/30
+Description: Explain NesT predictions with class maps and GradCAT, and localize objects from labels alone.
 Accelerator: None
 """
 
@@ -17,7 +17,9 @@ a dense layer. Two kinds of explanation follow directly from that design:
 - **Class attention maps (CAM).** Because the average comes *before* the dense
   layer, each top-level token's dot product with the class weights is exactly
   its share of the class logit. Upsampled to the image, these shares show where
-  the evidence for a class lies.
+  the top level *keeps* the evidence for a class; as we will see, that is not
+  always where the object is, and the library's default class map is a
+  gradient map of the levels below the top.
 - **GradCAT.** The levels form a tree: the top block has four children (the
   blocks that were merged into it), each of which has four children, and so on.
   GradCAT walks this tree from the root to one leaf block, at each step
@@ -55,7 +57,7 @@ from keras_nest.data import dataset_info, load_arrays
 from keras_nest.training import train
 
 FAST = os.environ.get("KERAS_NEST_GUIDE_FAST") == "1"
-EPOCHS = 1 if FAST else 10
+EPOCHS = 1 if FAST else 15
 TRAIN_FRACTION = 0.05 if FAST else 1.0
 EVAL_EXAMPLES = 16 if FAST else 500
 
@@ -82,8 +84,9 @@ for level, layout in enumerate(model.geometry):
 `shapes` is generated on the fly (nothing to download): seven shape classes at
 random positions, sizes, rotations and colours, with distracting marks. We
 train with the library's `small` recipe; `train` returns a summary and leaves
-`best.keras` in the run folder. This took 44 minutes on two shared CPU cores
-(one epoch, a few seconds, in the fast mode).
+`best.keras` in the run folder. This took 14 minutes on two shared CPU cores
+(88% test accuracy; one epoch, a few seconds, in the fast mode). The same
+works on `cluttered_digits`, real handwritten digits pasted into clutter.
 """
 
 run_dir = os.path.join(OUTPUT_DIR, "run")
@@ -107,30 +110,48 @@ inputs = explain.prepare_images(test["images"], model, info.mean, info.std)
 print(inputs.shape, inputs.dtype)
 
 """
-## Class attention maps
+## Class maps
 
 `class_attention_map` returns maps in [0, 1] at the input resolution, the raw
-token-grid values (in logit units: their mean is the class logit), the class
-explained (the predicted one unless you pass `class_index`) and the logits.
+values on a token grid, the class explained (the predicted one unless you pass
+`class_index`) and the logits. Its `method` chooses the map:
+
+- `"head"`: the exact CAM of the trained head on the top level's 8x8 tokens;
+  in logit units, its mean *is* the class logit.
+- `"rollout"`: the head's CAM moved back along the top level's attention to
+  the tokens each top-level token read from; it still averages to the logit.
+- `"gradient"` (the default): how strongly the class logit responds to each
+  token of every level below the top, where tokens still hold their own place.
+  It is the map GradCAT walks.
 """
 
-cam = explain.class_attention_map(model, inputs)
-print("token grid:", cam.token_maps.shape[1:])
-print("mean of the token map == logit:",
-      np.allclose(cam.token_maps.mean((1, 2)), cam.logits[np.arange(len(inputs)), cam.class_index],
+head = explain.class_attention_map(model, inputs, method="head")
+print("head CAM token grid:", head.token_maps.shape[1:])
+print("mean of the head's token map == logit:",
+      np.allclose(head.token_maps.mean((1, 2)), head.logits[np.arange(len(inputs)), head.class_index],
                   atol=1e-4))
+cam = explain.class_attention_map(model, inputs)  # method="gradient"
+print("gradient map token plane:", cam.token_maps.shape[1:])
 
-fig, axes = plt.subplots(2, 4, figsize=(12, 6))
-for ax, image, heatmap, c, label in zip(axes.flat, test["images"], cam.maps, cam.class_index,
-                                       test["labels"]):
-    explain.plot_cam(ax, image / 255.0, heatmap,
-                     f"{info.class_names[c]} (true: {info.class_names[label]})")
+fig, axes = plt.subplots(3, 4, figsize=(12, 9))
+for row, method in enumerate(("gradient", "rollout", "head")):
+    maps = cam if method == "gradient" else explain.class_attention_map(model, inputs[:4], method=method)
+    for ax, image, heatmap, c in zip(axes[row], test["images"], maps.maps, maps.class_index):
+        explain.plot_cam(ax, image / 255.0, heatmap, f"{method}: {info.class_names[c]}")
 fig.tight_layout()
-fig.savefig(os.path.join(OUTPUT_DIR, "cam.png"))
+fig.savefig(os.path.join(OUTPUT_DIR, "class_maps.png"))
 
 """
-Grad-CAM works at any level (`level=0` is the finest); at the top level it
-sees the same features as CAM, but through their gradient.
+On our trained models the head's CAM is a sharp *negative* of the object: the
+top level stores the class evidence in the background tokens around it (they
+attend to the object), so the object's own tokens score lowest. Its shape is
+right and its sign is not a convention one can flip: which tokens hold the
+evidence depends on the class. `benchmarks/cam_study.py` measures this against
+training length, the final LayerNorm, the top level's depth and the recipe;
+the README gives the table. The gradient map does not depend on where the
+evidence is stored, only on where the logit can be changed, and it localizes.
+
+Grad-CAM works at any level (`level=0` is the finest).
 """
 
 fine = explain.grad_cam(model, inputs, level=0)
@@ -151,8 +172,10 @@ print("object box:", test["boxes"][0].tolist())
 
 """
 `explain_figure` draws it all for one raw image: the GradCAT path as nested
-boxes, the CAM overlay and the top classes. The command line does the same
-with `keras-nest explain image IMAGE --model-path best.keras --out explain.png`.
+boxes, the class map overlay (`cam_method=` picks another) and the top
+classes. The command line does the same with
+`keras-nest explain image IMAGE --model-path best.keras --out explain.png`
+(`--cam-method head` for the head's CAM).
 """
 
 figure = explain.explain_figure(model, test["images"][0], info.mean, info.std, info.class_names)
@@ -165,9 +188,10 @@ How well do the maps find the object? `explain.localization` implements the
 metrics of Choe et al. (CVPR 2020): boxes are cut from a map at a threshold
 (`tau`), and MaxBoxAccV2 is the best box accuracy over thresholds, averaged
 over IoU thresholds 0.3, 0.5 and 0.7; PxAP scores the map's pixels against the
-object's mask. `evaluate_localization` computes them for NesT's CAM and
-GradCAT, and for a *centre baseline* that always bets on the middle of the
-image, which any useful map must beat. Pass a trained ViT as `vit_model` to add
+object's mask. `evaluate_localization` computes them for NesT's GradCAT map
+(the default class map), the rollout and head CAMs, and for a *centre
+baseline* that always bets on the middle of the image, which any useful map
+must beat. Pass a trained ViT as `vit_model` to add
 its CAM and attention rollout.
 """
 
@@ -188,8 +212,10 @@ print(explain.localization.max_box_acc_v2(cam.maps, test["boxes"]))
 """
 ## Where to go next
 
-- `benchmarks/localization.py` trains NesT and its size-matched ViT for longer
-  and writes the full table and example pictures.
+- `benchmarks/localization.py` trains NesT and its size-matched ViT and
+  writes the full table and example pictures (`--dataset cluttered_digits`
+  for the real-digit set); `benchmarks/cam_study.py` is the study of why the
+  head's CAM is inverted.
 - `keras-nest explain evaluate --model-path runs/X/best.keras --dataset shapes`
   prints the same table as JSON.
 """

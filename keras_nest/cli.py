@@ -59,11 +59,25 @@ def _defaults(module_path, function):
     """
     import ast
 
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), module_path)) as f:
-        tree = ast.parse(f.read())
-    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
+    node = next(n for n in _module_tree(module_path).body if isinstance(n, ast.FunctionDef) and n.name == function)
     named = node.args.args[len(node.args.args) - len(node.args.defaults):]
     return {a.arg: ast.literal_eval(d) for a, d in zip(named, node.args.defaults) if isinstance(d, ast.Constant)}
+
+
+def _constant(module_path, name):
+    """The literal value of the module-level constant `name` in `keras_nest/<module_path>`."""
+    import ast
+
+    node = next(n for n in _module_tree(module_path).body if isinstance(n, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == name for t in n.targets))
+    return ast.literal_eval(node.value)
+
+
+def _module_tree(module_path):
+    import ast
+
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), module_path)) as f:
+        return ast.parse(f.read())
 
 
 def _given(args, names):
@@ -148,7 +162,7 @@ def _cmd_explain_image(args):
     image = read_image(args.image, model.input_shape[-1])
     with warnings.catch_warnings(record=True) as notes:
         warnings.simplefilter("always")
-        found = explain.explain_image(model, image, info.mean, info.std, args.class_index)
+        found = explain.explain_image(model, image, info.mean, info.std, args.class_index, args.cam_method)
     for note in notes:
         print(f"keras-nest explain: note: {note.message}", file=sys.stderr)
     top_k = args.top_k if args.top_k is not None else _defaults("explain/figures.py", "explain_figure")["top_k"]
@@ -159,7 +173,7 @@ def _cmd_explain_image(args):
     top = [int(c) for c in probabilities.argsort()[::-1][:top_k]]
     return _print_json({
         "image": args.image, "out": args.out,
-        "class": info.class_names[found["gradcat"].class_index],
+        "class": info.class_names[found["gradcat"].class_index], "cam_method": found["cam_method"],
         "top_k": [[info.class_names[c], round(float(probabilities[c]), 4)] for c in top],
         "gradcat_path": [[level, block, list(box)] for level, block, box in found["gradcat"].path],
     })
@@ -287,6 +301,9 @@ def _add_explain(commands):
     image.add_argument("--dataset", help="its training data set (default: from result.json beside the model)")
     image.add_argument("--out", default="explain.png", help="PNG to write (default explain.png)")
     image.add_argument("--class-index", type=int, help="class to explain (default: the predicted one)")
+    image.add_argument("--cam-method", choices=_constant("explain/cam.py", "CAM_METHODS"),
+                       help="class map drawn: gradient (default; the map that localizes), head (the exact "
+                       "CAM of the trained head), rollout (that CAM moved along the top level's attention)")
     top_k = _defaults("explain/figures.py", "explain_figure")["top_k"]
     image.add_argument("--top-k", type=int, help=f"classes listed (default {top_k})")
     image.set_defaults(run=_cmd_explain_image)

@@ -77,6 +77,12 @@ def test_help_reads_the_python_defaults_without_importing_them():
         assert {k: v for k, v in cli._defaults(path, function.__name__).items() if v is not None} == expected
 
 
+def test_cli_choices_are_the_library_constants():
+    from keras_nest.explain import CAM_METHODS
+
+    assert cli._constant("explain/cam.py", "CAM_METHODS") == CAM_METHODS
+
+
 def test_a_bug_keeps_its_traceback(monkeypatch):
     import keras_nest.training.trainer as trainer
 

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from keras_nest import data
-from keras_nest.data import cache, digits, shapes_dataset
+from keras_nest.data import cache, digits, generated, shapes_dataset
 from keras_nest.data.images import channel_stats
 
 
@@ -263,20 +263,21 @@ def test_shape_labels_agree_with_mask_shapes(shapes_train, shapes_test):
 
 def test_shapes_disk_cache_round_trip(tmp_path):
     root = tmp_path / "shapes_cache"
-    args = (1024, 32, 12345)  # a million pixels: large enough to be cached on disk
-    first = shapes_dataset._generate(*args, str(root))
+    # a million pixels: large enough to be cached on disk
+    args = (data.generate_shapes, "shapes-test", 1024, 32, 12345)
+    first = generated.generate(*args, str(root))
     files = list(root.iterdir())
     assert len(files) == 1 and files[0].suffix == ".npz"
-    shapes_dataset._generate.cache_clear()
-    again = shapes_dataset._generate(*args, str(root))  # now read from disk
+    generated.generate.cache_clear()
+    again = generated.generate(*args, str(root))  # now read from disk
     for key in ("images", "labels", "boxes", "masks"):
         np.testing.assert_array_equal(first[key], again[key])
     files[0].write_bytes(b"not an npz")  # a corrupt file is rebuilt, not fatal
-    shapes_dataset._generate.cache_clear()
-    rebuilt = shapes_dataset._generate(*args, str(root))
+    generated.generate.cache_clear()
+    rebuilt = generated.generate(*args, str(root))
     np.testing.assert_array_equal(first["images"], rebuilt["images"])
     assert [p.name for p in root.iterdir()] == [files[0].name]  # no temp files left
-    shapes_dataset._generate.cache_clear()
+    generated.generate.cache_clear()
 
 
 def test_cache_dir_resolution(monkeypatch):

@@ -27,19 +27,50 @@ def nest():
 # --- class attention maps -------------------------------------------------
 
 
-def test_cam_tokens_sum_to_the_logit(nest):
+def test_head_cam_tokens_sum_to_the_logit(nest):
     x = _inputs(3)
-    cam = explain.class_attention_map(nest, x, class_index=[0, 1, 2])
+    cam = explain.class_attention_map(nest, x, class_index=[0, 1, 2], method="head")
     assert cam.maps.shape == (3, 16, 16) and cam.token_maps.shape == (3, 4, 4)
     np.testing.assert_allclose(cam.logits, ops.convert_to_numpy(nest(x)), atol=1e-5)
     np.testing.assert_allclose(cam.token_maps.mean((1, 2)), cam.logits[np.arange(3), [0, 1, 2]], atol=1e-5)
     assert cam.maps.min() == 0.0 and cam.maps.max() == 1.0
 
 
+def test_rollout_cam_moves_the_head_cam_along_the_top_attention(nest):
+    x = _inputs(3)
+    head = explain.class_attention_map(nest, x, class_index=[0, 1, 2], method="head")
+    rollout = explain.class_attention_map(nest, x, class_index=[0, 1, 2], method="rollout")
+    # Rollout rows sum to 1, so the moved map still averages to the logit ...
+    np.testing.assert_allclose(rollout.token_maps.mean((1, 2)), head.logits[np.arange(3), [0, 1, 2]], atol=1e-5)
+    # ... and it is the head's map times the top level's rollout matrix.
+    out = nest.forward_levels(x)
+    _, weights = nest.levels[-1].call_with_attention(out.inputs[-1])
+    flow = explain.rollout.attention_flow([w[:, 0] for w in weights])
+    expected = np.einsum("nq,nqi->ni", head.token_maps.reshape(3, -1), flow).reshape(3, 4, 4)
+    np.testing.assert_allclose(rollout.token_maps, expected, atol=1e-5)
+    assert not np.allclose(rollout.token_maps, head.token_maps, atol=1e-3)
+
+
+def test_gradient_map_is_the_default_and_gradcat_heatmap(nest):
+    x = _inputs(3)
+    default = explain.class_attention_map(nest, x, class_index=[0, 1, 2])
+    assert default.token_maps.shape == (3, 16, 16)  # the level-0 token plane of nest_nano_16
+    assert default.maps.min() == 0.0 and default.maps.max() == 1.0
+    for i in range(3):
+        path = explain.gradcat(nest, x[i], class_index=i)
+        np.testing.assert_allclose(default.maps[i], path.heatmap((16, 16)), atol=1e-5)
+    # A class-aware map: another class gives another map.
+    other = explain.class_attention_map(nest, x, class_index=[1, 2, 0])
+    assert np.abs(other.maps - default.maps).max() > 0.05
+    with pytest.raises(ValueError, match="method must be one of 'gradient', 'head', 'rollout'; got 'cam'"):
+        explain.class_attention_map(nest, x, method="cam")
+
+
 def test_cam_defaults_to_the_predicted_class(nest):
     x = _inputs(4)
-    cam = explain.class_attention_map(nest, x)
-    np.testing.assert_array_equal(cam.class_index, np.argmax(ops.convert_to_numpy(nest(x)), -1))
+    for method in explain.CAM_METHODS:
+        cam = explain.class_attention_map(nest, x, method=method)
+        np.testing.assert_array_equal(cam.class_index, np.argmax(ops.convert_to_numpy(nest(x)), -1))
 
 
 def test_cam_of_a_gap_vit_and_refusal_of_a_class_token_vit():
@@ -50,6 +81,8 @@ def test_cam_of_a_gap_vit_and_refusal_of_a_class_token_vit():
     np.testing.assert_allclose(cam.token_maps.mean((1, 2)), ops.convert_to_numpy(vit(x))[:, 2], atol=1e-5)
     with pytest.raises(ValueError, match="class token"):
         explain.class_attention_map(keras_nest.create_model("vit_nano_16", global_pool="token"), x)
+    with pytest.raises(ValueError, match="A ViT has only the head's CAM"):
+        explain.class_attention_map(vit, x, method="gradient")
 
 
 def test_bad_input_errors(nest):
@@ -224,7 +257,8 @@ def test_evaluate_localization_table(nest):
     model = keras_nest.create_model("nest_nano_16", num_classes=7)
     vit = keras_nest.create_model("vit_nano_16", num_classes=7)
     table = explain.evaluate_localization(model, "shapes", vit_model=vit, num_examples=12, threshold_step=0.05)
-    assert set(table["methods"]) == {"nest_cam", "nest_gradcat", "vit_cam", "vit_rollout", "centre_baseline"}
+    assert set(table["methods"]) == {"nest_gradcat", "nest_cam_rollout", "nest_cam_head", "vit_cam", "vit_rollout",
+                                     "centre_baseline"}
     for name, scores in table["methods"].items():
         for key in ("max_box_acc_v2", "max_box_acc", "gt_known_loc", "top1_loc", "pxap"):
             if name == "centre_baseline" and key == "top1_loc":
@@ -264,6 +298,26 @@ def test_cli_explain_image(saved, capsys):
     assert len(result["top_k"]) == 3 and result["class"] in keras_nest.data.SHAPE_CLASSES
     assert [step[0] for step in result["gradcat_path"]] == [2, 1, 0]
     assert "Resizing images from 24x24 to the model's 16x16" in captured.err
+    assert result["cam_method"] == "gradient"  # the default class map
+    code = cli.main(["explain", "image", str(saved / "shape.png"), "--model-path", str(saved / "model.keras"),
+                     "--dataset", "shapes", "--out", str(out), "--cam-method", "head"])
+    assert code == 0 and json.loads(capsys.readouterr().out.strip().splitlines()[-1])["cam_method"] == "head"
+    with pytest.raises(SystemExit):
+        cli.main(["explain", "image", str(saved / "shape.png"), "--model-path", str(saved / "model.keras"),
+                  "--cam-method", "cam"])
+    assert "invalid choice: 'cam'" in capsys.readouterr().err
+
+
+def test_explain_image_draws_the_chosen_class_map(nest):
+    image = np.full((16, 16, 3), 128, np.uint8)
+    image[4:10, 5:12] = 250
+    for method in explain.CAM_METHODS:
+        found = explain.explain_image(nest, image, 0.5, 0.25, class_index=1, cam_method=method)
+        expected = explain.class_attention_map(nest, found["inputs"], 1, method)
+        np.testing.assert_allclose(found["cam"].maps, expected.maps, atol=1e-6)
+        assert found["cam_method"] == method
+    with pytest.raises(ValueError, match="cam_method must be one of 'gradient', 'head', 'rollout'"):
+        explain.explain_image(nest, image, 0.5, 0.25, cam_method="grad")
 
 
 def test_cli_explain_errors(saved, capsys):
@@ -289,6 +343,26 @@ def test_cli_explain_evaluate(saved, capsys):
 
 
 # --- localization metrics on hand-made maps ---------------------------------
+
+
+def test_best_ious_of_a_stack_match_boxes_from_map_image_by_image():
+    from scipy import ndimage
+
+    from keras_nest.explain import localization as loc
+
+    rng = np.random.default_rng(3)
+    maps = ndimage.zoom(rng.random((40, 5, 5)), (1, 4, 4), order=1)
+    maps = (maps - maps.min((1, 2), keepdims=True)) / np.ptp(maps, axis=(1, 2), keepdims=True)
+    maps[0] = 0.0  # no component above any threshold: IoU 0
+    corners = np.sort(rng.integers(0, 21, (40, 2, 2)), axis=1)
+    boxes = np.concatenate([corners[:, 0], corners[:, 1] + 1], axis=1)  # (x0, y0, x1, y1), non-empty
+    thresholds = loc.default_thresholds(0.05)
+    for all_components in (True, False):
+        expected = np.array([[loc.box_iou(loc.boxes_from_map(m, t, all_components), b).max() for t in thresholds]
+                             for m, b in zip(maps, boxes)])
+        got = loc.best_ious(maps, boxes, thresholds, all_components)
+        np.testing.assert_array_equal(got, expected)
+        assert got[0].max() == 0.0 and got.max() > 0.5
 
 
 def test_localization_metrics_on_known_maps():

@@ -269,6 +269,14 @@ def test_nest_level(rng):
     assert level.blocks[0].attention.num_key_value_heads == 1
     with pytest.raises(ValueError, match="2 entries for 3 layers"):
         layers.NestLevel(3, 2, drop_path_rates=[0.1, 0.2])
+    out, weights = level.call_with_attention(x)
+    np.testing.assert_allclose(ops.convert_to_numpy(out), ops.convert_to_numpy(level(x)), atol=1e-5)
+    assert [tuple(w.shape) for w in weights] == [(2, 4, 2, 9, 9)] * 2
+    np.testing.assert_allclose(ops.convert_to_numpy(weights[1]).sum(-1), 1.0, atol=1e-5)
+    # The second layer's weights are those of its own input, not of the level's input.
+    second_input = level.blocks[0](level.position_embedding(x), training=False)
+    expected = level.blocks[1].attention.attention_weights(level.blocks[1].norm1(second_input))
+    np.testing.assert_allclose(ops.convert_to_numpy(weights[1]), ops.convert_to_numpy(expected), atol=1e-5)
 
 
 # --- BlockAggregation -------------------------------------------------------

@@ -97,6 +97,18 @@ def test_forward_levels_matches_the_functional_graph(rng):
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(out.levels[1]), probe.predict(x, verbose=0), atol=1e-5, rtol=0
     )
+    assert [tuple(t.shape) for t in out.inputs] == [(2, 16, 16, 64), (2, 4, 16, 96), (2, 1, 16, 128)]
+    top_input = keras.Model(model.input, model.get_layer("level_2").input)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(out.inputs[2]), top_input.predict(x, verbose=0), atol=1e-5, rtol=0
+    )
+    # An input offset is carried through: it changes the logits as adding it to the input would.
+    offset = [np.zeros(tuple(t.shape), "float32") for t in out.inputs]
+    offset[2] += rng.normal(size=offset[2].shape).astype("float32")  # not constant: LayerNorm would hide that
+    shifted = model.forward_levels(x, input_offsets=offset)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(shifted.inputs[2]),
+                               keras.ops.convert_to_numpy(out.inputs[2]) + offset[2], atol=1e-6)
+    assert not np.allclose(keras.ops.convert_to_numpy(shifted.logits), keras.ops.convert_to_numpy(out.logits))
     headless = keras_nest.create_model("nest_nano_16", include_top=False)
     assert headless.forward_levels(x).logits is None
 

@@ -1,7 +1,7 @@
 """Data sets for training and probing NesT models, as `tf.data` pipelines or numpy arrays.
 
 `load_dataset(name, ...)` is the entry point; `name` is `"digits"`,
-`"shapes"`, `"tfds:NAME"`, `"folder:PATH"` or an `(images, labels)` pair.
+`"shapes"`, `"cluttered_digits"`, `"tfds:NAME"`, `"folder:PATH"` or an `(images, labels)` pair.
 See `keras_nest.data.loading` for the details of each.
 
 Example:
@@ -11,6 +11,7 @@ Example:
 ('circle', 'ring', 'square', 'triangle', 'crescent', 'star', 'cross')
 """
 
+from keras_nest.data.cluttered_digits import generate_cluttered_digits
 from keras_nest.data.info import DatasetInfo
 from keras_nest.data.loading import (
     dataset_info,
@@ -29,6 +30,7 @@ __all__ = [
     "dataset_info",
     "dataset_slug",
     "from_arrays",
+    "generate_cluttered_digits",
     "generate_shapes",
     "held_out_split",
     "load_arrays",

@@ -57,7 +57,7 @@ def load(arg, split, image_size, channels, num_examples=None):
 
 @functools.lru_cache(maxsize=8)
 def _load(split, image_size, channels):
-    images, labels = _split(split)
+    images, labels = native_split(split)
     images = resize_images(images, image_size or DEFAULT_SIZE)
     images = np.clip(np.round(images * 255), 0, 255).astype(np.uint8)
     return read_only({
@@ -68,7 +68,8 @@ def _load(split, image_size, channels):
 
 
 @functools.lru_cache(maxsize=2)
-def _split(split):
+def native_split(split):
+    """A split's native 8x8 images, float32 `(M, 8, 8, 1)` in `[0, 1]`, and int64 labels."""
     # Imported here: only this data set needs scikit-learn.
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split

@@ -5,6 +5,8 @@ A data set is named by one of:
 - `"digits"`: scikit-learn's 8x8 handwritten digits (`keras_nest.data.digits`);
 - `"shapes"`: procedurally drawn shapes with boxes and masks
   (`keras_nest.data.shapes_dataset`);
+- `"cluttered_digits"`: real handwritten digits pasted into clutter, with
+  boxes and masks (`keras_nest.data.cluttered_digits`);
 - `"tfds:NAME"`: a TensorFlow Datasets set prepared locally
   (`keras_nest.data.tfds_source`);
 - `"folder:PATH"`: one sub-folder of images per class (`keras_nest.data.folder`);
@@ -15,13 +17,13 @@ import reprlib
 
 import numpy as np
 
-from keras_nest.data import arrays, digits, folder, shapes_dataset, tfds_source
+from keras_nest.data import arrays, cluttered_digits, digits, folder, shapes_dataset, tfds_source
 from keras_nest.data.images import check_channels, check_image_size, to_signed_unit
 from keras_nest.data.pipeline import make_dataset
 from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.validation import check_bool, check_int
 
-_NAMED = {"digits": digits, "shapes": shapes_dataset}
+_NAMED = {"digits": digits, "shapes": shapes_dataset, "cluttered_digits": cluttered_digits}
 _PREFIXED = {"tfds:": tfds_source, "folder:": folder}
 
 

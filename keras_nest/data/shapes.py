@@ -124,8 +124,8 @@ def mask_boxes(masks):
 def _draw_chunk(rng, labels, size):
     n = len(labels)
     f32 = np.float32
-    canvas = _background(rng, n, size)
-    _draw_distractors(rng, canvas, size)
+    canvas = textured_background(rng, n, size)
+    draw_distractors(rng, canvas, size)
 
     # Circumradius r; the centre keeps the whole circumcircle inside the image.
     radius = rng.uniform(0.2, 0.38, n).astype(f32) * size
@@ -160,9 +160,14 @@ def _draw_chunk(rng, labels, size):
         canvas[i, r:r + win, c:c + win] = window[i]
         mask[i, r:r + win, c:c + win] = dist[i] <= 0
 
-    noise = rng.random(canvas.shape, dtype=f32) - 0.5
-    canvas += noise * rng.uniform(8, 50, (n, 1, 1, 1)).astype(f32)
-    return np.clip(canvas, 0, 255).round().astype(np.uint8), mask
+    return finish_canvas(rng, canvas), mask
+
+
+def finish_canvas(rng, canvas):
+    """Float `(N, H, W, 3)` canvases plus uniform pixel noise (8 to 50 levels wide) as uint8."""
+    noise = rng.random(canvas.shape, dtype=np.float32) - 0.5
+    canvas += noise * rng.uniform(8, 50, (len(canvas), 1, 1, 1)).astype(np.float32)
+    return np.clip(canvas, 0, 255).round().astype(np.uint8)
 
 
 def _window(centre, win, size):
@@ -264,7 +269,13 @@ def _upsample(coarse, size):
     return np.einsum("yi,nijc,xj->nyxc", interp, coarse, interp, optimize=True)
 
 
-def _background(rng, n, size):
+def textured_background(rng, n, size):
+    """`n` float32 `(size, size, 3)` clutter backgrounds in `0..255` units.
+
+    A colour gradient, stripes on about two thirds (half of them hard-edged)
+    and a blotchy low-frequency texture; pixel noise is added last by the
+    callers, over the objects too.
+    """
     f32 = np.float32
     grid = (np.arange(size, dtype=f32) + 0.5) / size - 0.5
     col0 = rng.uniform(0, 255, (n, 3)).astype(f32)
@@ -296,8 +307,8 @@ def _background(rng, n, size):
     return canvas
 
 
-def _draw_distractors(rng, canvas, size):
-    """Paints 3 to 7 small non-class marks per image: segments, arcs, blobs."""
+def draw_distractors(rng, canvas, size):
+    """Paints 3 to 7 small non-class marks per image, in place: segments, arcs, blobs."""
     f32 = np.float32
     n = canvas.shape[0]
     count = rng.integers(3, _MAX_DISTRACTORS + 1, n)

@@ -5,7 +5,7 @@ normalised as in training; `prepare_images` makes them from raw images).
 """
 
 from keras_nest.explain import localization
-from keras_nest.explain.cam import ClassMaps, class_attention_map, grad_cam, level_gradients
+from keras_nest.explain.cam import CAM_METHODS, class_attention_map, grad_cam
 from keras_nest.explain.evaluation import evaluate_localization, leaf_hit_rates
 from keras_nest.explain.figures import explain_figure, explain_image, plot_cam, plot_gradcat
 from keras_nest.explain.gradcat import (
@@ -17,16 +17,26 @@ from keras_nest.explain.gradcat import (
     token_scores,
     traverse,
 )
-from keras_nest.explain.maps import image_maps, normalize_maps, prepare_images, upsample_maps
+from keras_nest.explain.gradients import level_gradients
+from keras_nest.explain.maps import (
+    ClassMaps,
+    combined_maps,
+    image_maps,
+    normalize_maps,
+    prepare_images,
+    upsample_maps,
+)
 from keras_nest.explain.rollout import attention_rollout
 
 __all__ = [
+    "CAM_METHODS",
     "SCORES",
     "block_scores",
     "ClassMaps",
     "GradCAT",
     "attention_rollout",
     "class_attention_map",
+    "combined_maps",
     "evaluate_localization",
     "explain_figure",
     "explain_image",

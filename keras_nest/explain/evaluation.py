@@ -3,9 +3,12 @@
 For each method the maps of every image's ground-truth class give
 MaxBoxAccV2, MaxBoxAcc, PxAP and GT-known Loc; the maps of the predicted
 class give Top-1 Loc. GT-known and Top-1 Loc use one threshold `tau`,
-chosen on the calibration split (shapes' `validation`), never on the test
-split. Methods: NesT CAM, NesT GradCAT (its `heatmap`), the centre
-baseline, and for a ViT baseline its CAM (GAP head) and attention rollout.
+chosen on the calibration split (`validation`), never on the test split.
+Methods: NesT GradCAT's map (`GradCAT.heatmap`, also the default of
+`class_attention_map`), the head's CAM moved along the top level's
+attention rollout (`method="rollout"`), the exact CAM of the trained head
+(`method="head"`), the centre baseline, and for a ViT baseline its CAM (GAP
+head) and attention rollout.
 """
 
 import numpy as np
@@ -13,10 +16,10 @@ import numpy as np
 from keras_nest.data import dataset_info, load_arrays
 from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.explain import localization as loc
-from keras_nest.explain.cam import ClassMaps, class_attention_map
+from keras_nest.explain.cam import class_attention_map
 from keras_nest.explain.forward import check_classifier
 from keras_nest.explain.gradcat import gradcat_batch
-from keras_nest.explain.maps import prepare_images
+from keras_nest.explain.maps import ClassMaps, prepare_images
 from keras_nest.explain.rollout import attention_rollout
 from keras_nest.layers.block_partition import block_box
 from keras_nest.models.vit import VitModel
@@ -51,7 +54,7 @@ def _load(dataset, split, model, num_examples):
                          num_examples=num_examples)
     if "boxes" not in arrays:
         raise InvalidValueError(f"{dataset!r} has no object boxes; localization needs a data set with boxes "
-                         "(the built-in 'shapes').")
+                                "(the built-in 'shapes' or 'cluttered_digits').")
     if model.model_config["num_classes"] != info.num_classes:
         raise InvalidValueError(f"The model predicts {model.model_config['num_classes']} classes but "
                          f"{dataset!r} has {info.num_classes}.")
@@ -115,7 +118,8 @@ def evaluate_localization(model, dataset="shapes", split="test", vit_model=None,
 
     Args:
         model: a trained keras_nest NesT classifier.
-        dataset: a data set with boxes and masks (`"shapes"`).
+        dataset: a data set with boxes and masks (`"shapes"`,
+            `"cluttered_digits"`).
         split: the split scored; `calibration_split` chooses `tau`.
         vit_model: optional trained keras_nest ViT for the baseline rows.
         num_examples: use the first N images of each split (an int >= 1, or
@@ -156,8 +160,10 @@ def evaluate_localization(model, dataset="shapes", split="test", vit_model=None,
 
     # name -> (the model whose inputs it reads, maps(inputs, class_index) -> ClassMaps, class-agnostic?)
     methods = {
-        "nest_cam": (model, batched(lambda x, c: class_attention_map(model, x, c)), False),
+        # GradCAT's map is also class_attention_map's default (method="gradient").
         "nest_gradcat": (model, lambda x, c, keep=None: _gradcat_maps(model, x, c, batch_size, keep), False),
+        "nest_cam_rollout": (model, batched(lambda x, c: class_attention_map(model, x, c, "rollout")), False),
+        "nest_cam_head": (model, batched(lambda x, c: class_attention_map(model, x, c, "head")), False),
     }
     if vit_model is not None:
         if vit_model.model_config["global_pool"] == "gap":

@@ -3,11 +3,11 @@
 import numpy as np
 
 from keras_nest.errors import InvalidTypeError, InvalidValueError
-from keras_nest.explain.cam import class_attention_map
+from keras_nest.explain.cam import CAM_METHODS, class_attention_map
 from keras_nest.explain.forward import check_classifier
 from keras_nest.explain.gradcat import GradCAT, gradcat
 from keras_nest.explain.maps import prepare_images, scaled_images
-from keras_nest.validation import check_int, check_numeric_array
+from keras_nest.validation import check_choice, check_int, check_numeric_array
 
 _LEVEL_COLOURS = ("#ffdd00", "#ff7f0e", "#d62728", "#9467bd", "#1f77b4")
 
@@ -87,13 +87,15 @@ def plot_cam(ax, display_image, heatmap, title="class attention map"):
     ax.axis("off")
 
 
-def explain_image(model, image, mean, std, class_index=None):
-    """GradCAT and CAM of one raw image (what `explain_figure` draws).
+def explain_image(model, image, mean, std, class_index=None, cam_method=None):
+    """GradCAT and the class map of one raw image (what `explain_figure` draws).
+
+    `cam_method` is `class_attention_map`'s `method` (default `"gradient"`).
 
     Returns:
         A dict with `inputs` (the model input), `gradcat` (`GradCAT`), `cam`
-        (`ClassMaps` of the explained class) and `probabilities` (softmax
-        of the logits).
+        (`ClassMaps` of the explained class), `cam_method` and
+        `probabilities` (softmax of the logits).
     """
     check_classifier(model)
     if np.ndim(image) != 3 and not (np.ndim(image) == 4 and len(image) == 1):
@@ -104,16 +106,17 @@ def explain_image(model, image, mean, std, class_index=None):
         raise InvalidValueError(f"explain_image takes one class_index (an int); got {class_index!r}.")
     inputs = prepare_images(image, model, mean, std)
     path = gradcat(model, inputs[0], class_index)
-    cam = class_attention_map(model, inputs, path.class_index)
+    cam_method = "gradient" if cam_method is None else check_choice("cam_method", cam_method, CAM_METHODS)
+    cam = class_attention_map(model, inputs, path.class_index, cam_method)
     logits = path.logits.astype(np.float64)
     probabilities = np.exp(logits - logits.max())
-    return {"inputs": inputs, "gradcat": path, "cam": cam,
+    return {"inputs": inputs, "gradcat": path, "cam": cam, "cam_method": cam_method,
             "probabilities": probabilities / probabilities.sum()}
 
 
 def explain_figure(model, image, mean, std, class_names=None, class_index=None, top_k=5,
-                   explanation=None):
-    """One figure: the image with the GradCAT path, the CAM overlay, the top-k classes.
+                   explanation=None, cam_method=None):
+    """One figure: the image with the GradCAT path, the class-map overlay, the top-k classes.
 
     Args:
         model: a keras_nest NesT classifier.
@@ -126,7 +129,10 @@ def explain_figure(model, image, mean, std, class_names=None, class_index=None, 
         top_k: how many classes to list, an int >= 1; more than the model
             has are clipped to its number of classes (all are listed).
         explanation: `explain_image`'s result for this image, if already
-            computed (for this model; `class_index` is then ignored).
+            computed (for this model; `class_index` and `cam_method` are
+            then ignored).
+        cam_method: the class map drawn, a `class_attention_map` method
+            (default `"gradient"`).
 
     Returns:
         A `matplotlib.figure.Figure` (save it with `fig.savefig(path)`).
@@ -149,7 +155,7 @@ def explain_figure(model, image, mean, std, class_names=None, class_index=None, 
     top_k = check_int("top_k", top_k, minimum=1)
     names = _class_names(class_names, num_classes)
     if explanation is None:
-        found = explain_image(model, image, mean, std, class_index)
+        found = explain_image(model, image, mean, std, class_index, cam_method)
     else:
         found = _check_explanation(explanation, num_classes)
     path, probs = found["gradcat"], found["probabilities"]
@@ -158,7 +164,8 @@ def explain_figure(model, image, mean, std, class_names=None, class_index=None, 
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1, 0.9]})
     plot_gradcat(axes[0], shown, path)
-    plot_cam(axes[1], shown, found["cam"].maps[0], f"CAM: {names[path.class_index]}")
+    plot_cam(axes[1], shown, found["cam"].maps[0],
+             f"class map ({found.get('cam_method', 'gradient')}): {names[path.class_index]}")
     axes[2].barh(range(len(order))[::-1], probs[order],
                  color=["#d62728" if c == path.class_index else "#7f7f7f" for c in order])
     axes[2].set_yticks(range(len(order))[::-1], [names[c] for c in order])

@@ -98,6 +98,11 @@ def check_class_index(class_index, num_classes, num_images):
     return index.astype(np.int64)
 
 
+def chosen_classes(class_index, logits):
+    """The checked `class_index`, or each image's predicted class when it is None."""
+    return np.argmax(logits, axis=-1) if class_index is None else class_index
+
+
 FEATURES = ("output", "normalized")
 
 

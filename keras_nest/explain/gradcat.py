@@ -40,9 +40,9 @@ import dataclasses
 import numpy as np
 
 from keras_nest.errors import InvalidTypeError, InvalidValueError
-from keras_nest.explain.cam import level_gradients
 from keras_nest.explain.forward import check_classifier, level_plane
-from keras_nest.explain.maps import image_maps, normalize_maps
+from keras_nest.explain.gradients import level_gradients
+from keras_nest.explain.maps import combined_maps
 from keras_nest.layers.block_partition import block_box, block_children
 from keras_nest.validation import check_int_tuple
 
@@ -78,15 +78,20 @@ class GradCAT:
         return self.path[-1]
 
     def heatmap(self, image_size):
-        """A class map at input size: the token scores of every level below the root,
-        each min-max normalised and upsampled, averaged, normalised to [0, 1].
+        """A class map `(H, W)` in `[0, 1]` of the token scores (`score_heatmap`);
+        `class_attention_map`'s default map."""
+        return score_heatmap([m[None] for m in self.token_maps], image_size)[0]
 
-        The root's tokens all feed the head's mean with the same weight, so its
-        gradient norm is flat and it is left out.
-        """
-        levels = self.token_maps[:-1] or self.token_maps
-        total = sum(image_maps(m[None], image_size)[0] for m in levels) / len(levels)
-        return normalize_maps(total[None])[0]
+
+def score_heatmap(token_maps, size):
+    """Per-level token scores `(N, h_l, w_l)`, level 0 first, as one map `(N, H, W)` in `[0, 1]`.
+
+    Every level below the root is min-max normalised, resized to `size` and
+    averaged (`combined_maps`); the root's tokens all feed the head's mean
+    with the same weight, so its gradient norm is flat and it is left out
+    (unless it is the only level).
+    """
+    return combined_maps(token_maps[:-1] or token_maps, size)
 
 
 def traverse(score_maps, image_size):

@@ -2,10 +2,24 @@
 
 Keras 3 has no backend-neutral `GradientTape`, so explanations that need
 `d logit / d activation` go through `value_and_gradients`, which dispatches
-to `tf.GradientTape`, `jax.value_and_grad` or `torch.autograd.grad`.
+to `tf.GradientTape`, `jax.value_and_grad` or `torch.autograd.grad`;
+`level_gradients` uses it for every NesT level at once.
 """
 
 import keras
+import numpy as np
+from keras import ops
+
+from keras_nest.explain.forward import (
+    FEATURES,
+    check_class_index,
+    check_classifier,
+    check_images,
+    chosen_classes,
+    feature_shapes,
+    nest_forward,
+)
+from keras_nest.validation import check_choice
 
 
 def value_and_gradients(fn, tensors):
@@ -55,3 +69,35 @@ def value_and_gradients(fn, tensors):
         )
     to_numpy = keras.ops.convert_to_numpy
     return keras.tree.map_structure(to_numpy, aux), [to_numpy(g) for g in grads]
+
+
+def level_gradients(model, images, class_index=None, features="output"):
+    """Every level's features and `d logit_c / d features` for a NesT.
+
+    Args:
+        model, images, class_index: as for `class_attention_map`.
+        features: which features of each level (see `NestModel.forward_levels`):
+            `"output"` (the transformer stack's output) or `"normalized"`
+            (after the next stage's LayerNorm).
+
+    Returns:
+        `(features, gradients, class_index, logits)`; features and
+        gradients are lists (level 0 first) of float32 `(N, blocks, n, C)`.
+        The gradient of image `i` is that of its own class logit (images do
+        not interact, so one backward pass of the summed logits gives all).
+    """
+    check_classifier(model)
+    check_choice("features", features, FEATURES)
+    images = check_images(model, images)
+    num_classes = model.model_config["num_classes"]
+    index = check_class_index(class_index, num_classes, len(images))
+    offsets = [np.zeros(shape, np.float32) for shape in feature_shapes(model, len(images), features)]
+
+    def target(offsets):
+        taps, _, logits = nest_forward(model, images, offsets, features)
+        chosen = ops.argmax(logits, axis=-1) if index is None else ops.convert_to_tensor(index)
+        score = ops.sum(logits * ops.one_hot(chosen, num_classes, dtype=logits.dtype))
+        return score, ([ops.cast(t, "float32") for t in taps], logits)
+
+    (taps, logits), grads = value_and_gradients(target, offsets)
+    return taps, grads, chosen_classes(index, logits), logits

@@ -1,5 +1,6 @@
 """Turning token-grid maps into image-sized maps, and images into model inputs."""
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -11,6 +12,25 @@ from keras_nest.explain.forward import check_classifier
 from keras_nest.validation import check_choice, check_int_tuple, check_numeric_array
 
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5")
+
+
+@dataclasses.dataclass
+class ClassMaps:
+    """Maps of one class per image.
+
+    Attributes:
+        maps: float32 `(N, H, W)` at input resolution, min-max normalised
+            to `[0, 1]` per image.
+        token_maps: float32 `(N, h, w)` raw values on the token grid
+            (for the head's CAM: logit units, `token_maps.mean((1, 2)) == logits[c]`).
+        class_index: int64 `(N,)`, the class each map explains.
+        logits: float32 `(N, num_classes)`, before any classifier activation.
+    """
+
+    maps: np.ndarray
+    token_maps: np.ndarray
+    class_index: np.ndarray
+    logits: np.ndarray
 
 
 def _check_maps(maps):
@@ -54,6 +74,28 @@ def normalize_maps(maps):
 def image_maps(token_maps, image_size, interpolation="bilinear"):
     """Token-grid maps to input resolution, normalised to `[0, 1]`."""
     return normalize_maps(upsample_maps(token_maps, image_size, interpolation))
+
+
+def combined_maps(level_maps, size):
+    """Maps of several levels as one: each normalised and resized to `size`, averaged, normalised.
+
+    Args:
+        level_maps: list of `(N, h_l, w_l)` maps, one per level.
+        size: `(H, W)` of the result.
+
+    Returns:
+        float32 `(N, H, W)` in `[0, 1]`.
+
+    Example:
+
+    >>> fine = np.zeros((1, 4, 4)); fine[0, 0, 0] = 1.0
+    >>> combined_maps([fine, np.ones((1, 2, 2))], (4, 4))[0, 0].tolist()
+    [1.0, 0.0, 0.0, 0.0]
+    """
+    if not level_maps:
+        raise InvalidValueError("combined_maps needs at least one level's maps.")
+    total = sum(image_maps(m, size) for m in level_maps) / len(level_maps)
+    return normalize_maps(total)
 
 
 def scaled_images(images, size):

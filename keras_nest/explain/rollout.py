@@ -12,9 +12,8 @@ import numpy as np
 from keras import ops
 
 from keras_nest.errors import InvalidTypeError
-from keras_nest.explain.cam import ClassMaps
 from keras_nest.explain.forward import check_classifier, check_images, token_grid, vit_forward
-from keras_nest.explain.maps import image_maps
+from keras_nest.explain.maps import ClassMaps, image_maps
 from keras_nest.models.vit import VitModel
 
 
@@ -45,12 +44,7 @@ def attention_rollout(model, images):
     check_classifier(model, allow_vit=True)
     images = check_images(model, images)
     _, logits, attention = vit_forward(model, images, with_attention=True)
-    rollout = None
-    for weights in attention:
-        mixed = 0.5 * np.mean(ops.convert_to_numpy(ops.cast(weights, "float32")), axis=1)
-        mixed += 0.5 * np.eye(mixed.shape[-1], dtype=np.float32)
-        mixed /= mixed.sum(axis=-1, keepdims=True)
-        rollout = mixed if rollout is None else mixed @ rollout
+    rollout = attention_flow(attention)
     if model.model_config["global_pool"] == "token":
         flow = rollout[:, 0, 1:]
     else:
@@ -58,3 +52,29 @@ def attention_rollout(model, images):
     token_maps = flow.reshape((len(images), *token_grid(model)))
     logits = ops.convert_to_numpy(logits)
     return ClassMaps(image_maps(token_maps, images.shape[1:3]), token_maps, np.argmax(logits, -1), logits)
+
+
+def attention_flow(attention):
+    """Rollout of per-layer attention weights, first layer first.
+
+    Args:
+        attention: list of `(N, heads, n, n)` softmax weights (rows are
+            queries).
+
+    Returns:
+        float32 `(N, n, n)`: row `q` says how much each input token flows
+        into output token `q` (rows sum to 1).
+
+    Example (one layer that copies token 1 into token 0):
+
+    >>> w = np.array([[[[0.0, 1.0], [0.0, 1.0]]]])
+    >>> attention_flow([w]).tolist()
+    [[[0.5, 0.5], [0.0, 1.0]]]
+    """
+    flow = None
+    for weights in attention:
+        mixed = 0.5 * np.mean(ops.convert_to_numpy(ops.cast(weights, "float32")), axis=1)
+        mixed += 0.5 * np.eye(mixed.shape[-1], dtype=np.float32)
+        mixed /= mixed.sum(axis=-1, keepdims=True)
+        flow = mixed if flow is None else mixed @ flow
+    return flow

@@ -114,6 +114,24 @@ class NestLevel(keras.layers.Layer):
             x = block(x, training=training)
         return x
 
+    def call_with_attention(self, x):
+        """The level in inference mode, also returning every layer's attention.
+
+        Args:
+            x: blocked tokens `(B, T, n, C)`.
+
+        Returns:
+            `(output, weights)`: the output as `call` gives it, and per
+            transformer layer (first first) the softmax weights
+            `(B, T, heads, n, n)`, rows are queries.
+        """
+        x = self.position_embedding(x)
+        weights = []
+        for block in self.blocks:
+            weights.append(block.attention.attention_weights(block.norm1(x)))
+            x = block(x, training=False)
+        return x, weights
+
     def compute_output_shape(self, input_shape):
         return input_shape
 

@@ -329,7 +329,8 @@ class NestModel(ConfiguredModel):
             level.block_size, grid_size=level.grid_size, inverse=True, name=name, dtype=policy
         )(x)
 
-    def forward_levels(self, images, training=False, output_offsets=None, normalized_offsets=None):
+    def forward_levels(self, images, training=False, output_offsets=None, normalized_offsets=None,
+                       input_offsets=None):
         """Runs the network level by level and returns what the graph output hides.
 
         The same layers and numerics as calling the model (in the mode
@@ -345,6 +346,8 @@ class NestModel(ConfiguredModel):
                 `levels[i]` of the result, added to each level's output.
             normalized_offsets: optional list, one tensor per level shaped
                 as `normalized[i]` of the result, added to those features.
+            input_offsets: optional list, one tensor per level shaped as
+                `inputs[i]` of the result, added to each level's input.
 
         Returns:
             A `LevelOutputs`.
@@ -359,8 +362,11 @@ class NestModel(ConfiguredModel):
         ((2, 16, 16, 96), (2, 3))
         """
         x = self.block_partition(self.patch_embedding(images, training=training))
-        outputs, normalized = [], []
+        inputs, outputs, normalized = [], [], []
         for i, level in enumerate(self.levels):
+            if input_offsets is not None:
+                x = x + ops.cast(input_offsets[i], x.dtype)
+            inputs.append(x)
             x = level(x, training=training)
             if output_offsets is not None:
                 x = x + ops.cast(output_offsets[i], x.dtype)
@@ -381,7 +387,7 @@ class NestModel(ConfiguredModel):
         logits = None
         if self.head is not None:
             logits = head_logits(self.head, ops.mean(tokens, axis=(1, 2)))
-        return LevelOutputs(tuple(outputs), tuple(normalized), tokens, logits)
+        return LevelOutputs(tuple(outputs), tuple(normalized), tokens, logits, tuple(inputs))
 
     @property
     def nest_config(self):
@@ -411,9 +417,14 @@ class LevelOutputs:
         tokens: the final-normed top-level tokens `(N, 1, n, C)`.
         logits: float32 `(N, num_classes)` before any classifier
             activation, or `None` for a model without its head.
+        inputs: per level, what its position embedding and transformer
+            stack read: level 0 the blocked patch embedding, level `i > 0`
+            the max-pooled output of the block aggregation below,
+            `(N, T_i, n, C_i)` (with any `input_offsets` added).
     """
 
     levels: tuple
     normalized: tuple
     tokens: object
     logits: Optional[object] = None
+    inputs: tuple = ()
