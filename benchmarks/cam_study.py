@@ -15,7 +15,7 @@ Hypotheses:
   b. the top level's attention moves class evidence off the object: the
      head's read-out of the top level's input (`top_input_cam`) against
      its output (`cam_head`), the CAM moved back along the top level's
-     attention rollout (`cam_rollout`), a shallower top level;
+     attention rollout (`cam_rollout`), a shallower or deeper top level;
   c. the final LayerNorm removes the token-norm signal (`cam_pre_norm`);
   d. the sign convention (`cam_negated`, `cam_positive`, `cam_softmax`);
   e. the recipe: MixUp + CutMix, no label smoothing.

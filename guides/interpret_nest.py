@@ -142,14 +142,14 @@ fig.tight_layout()
 fig.savefig(os.path.join(OUTPUT_DIR, "class_maps.png"))
 
 """
-On our trained models the head's CAM is a sharp *negative* of the object: the
-top level stores the class evidence in the background tokens around it (they
-attend to the object), so the object's own tokens score lowest. Its shape is
-right and its sign is not a convention one can flip: which tokens hold the
-evidence depends on the class. `benchmarks/cam_study.py` measures this against
-training length, the final LayerNorm, the top level's depth and the recipe;
-the README gives the table. The gradient map does not depend on where the
-evidence is stored, only on where the logit can be changed, and it localizes.
+On our trained models the head's CAM is mostly a sharp *negative* of the
+object: attention inside the hierarchy moves class evidence into the
+background tokens around it, so the object's own tokens often score lowest.
+Flipping the sign does not fix it: which tokens hold the evidence depends on
+the class. `benchmarks/cam_study.py` measures this against training length,
+the final LayerNorm, the sign convention and the recipe; the README gives the
+table. The gradient map does not depend on where the evidence is stored, only
+on where the logit can be changed, and it localizes best of the maps tried.
 
 Grad-CAM works at any level (`level=0` is the finest).
 """

@@ -36,8 +36,6 @@ import functools
 import numpy as np
 
 from keras_nest.data import digits, generated
-from keras_nest.data.images import convert_channels, read_only
-from keras_nest.data.info import DatasetInfo
 from keras_nest.data.shapes import draw_distractors, finish_canvas, mask_boxes, textured_background
 from keras_nest.validation import check_choice, check_int
 
@@ -55,6 +53,9 @@ MEAN = (0.4991, 0.5043, 0.5021)
 STD = (0.2436, 0.2436, 0.2435)
 GRAY_MEAN = (0.5025,)
 GRAY_STD = (0.1623,)
+
+SET = generated.GeneratedSet("cluttered_digits", CLASS_NAMES, DEFAULT_SIZE, MIN_IMAGE_SIZE, NUM_EXAMPLES,
+                              MEAN, STD, GRAY_MEAN, GRAY_STD)
 
 _DIGIT_SIDE = (0.5, 0.75)  # the pasted 8x8 scan's side, as a share of the image side
 _FRAGMENTS = (1, 3)  # distractor fragments per image, inclusive
@@ -185,31 +186,13 @@ def _draw_fragments(rng, canvas, scans, others, cell):
 # --- the data-set source behind load_dataset("cluttered_digits") ------------------
 
 def info(arg, image_size, channels, data_seed=0, cache_dir=None):
-    generated.check_options(data_seed, cache_dir)
-    size = generated.square_size("cluttered_digits", image_size, DEFAULT_SIZE, MIN_IMAGE_SIZE)
-    return DatasetInfo(
-        name="cluttered_digits",
-        num_classes=len(CLASS_NAMES),
-        class_names=CLASS_NAMES,
-        image_size=size,
-        default_image_size=DEFAULT_SIZE,
-        num_examples=dict(NUM_EXAMPLES),
-        channels=channels,
-        mean=MEAN if channels == 3 else GRAY_MEAN,
-        std=STD if channels == 3 else GRAY_STD,
-    )
+    return SET.info(image_size, channels, data_seed, cache_dir)
 
 
 def load(arg, split, image_size, channels, num_examples=None, data_seed=0, cache_dir=None):
-    data_seed, cache_dir = generated.check_options(data_seed, cache_dir)
-    size = generated.square_size("cluttered_digits", image_size, DEFAULT_SIZE, MIN_IMAGE_SIZE)[0]
-    count = NUM_EXAMPLES[split] if num_examples is None else int(num_examples)
     digit_split = DIGIT_SPLIT[split]
-    data = generated.generate(_GENERATORS[digit_split], f"cluttered_digits-v{GENERATOR_VERSION}-{digit_split}",
-                              count, size, generated.split_seed("cluttered_digits", split, data_seed), cache_dir)
-    if channels != 3:
-        data = dict(data, images=convert_channels(data["images"], channels))
-    return read_only(dict(data, class_names=list(CLASS_NAMES)))
+    return SET.load(_GENERATORS[digit_split], f"cluttered_digits-v{GENERATOR_VERSION}-{digit_split}", split,
+                    image_size, channels, num_examples, data_seed, cache_dir)
 
 
 # One object per digit split, so the generated sets' LRU cache recognises them.

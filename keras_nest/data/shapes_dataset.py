@@ -14,8 +14,6 @@ image size, so other sizes stay within about 1% (64x64: std 0.268).
 """
 
 from keras_nest.data import generated
-from keras_nest.data.images import convert_channels, read_only
-from keras_nest.data.info import DatasetInfo
 from keras_nest.data.shapes import (
     GENERATOR_VERSION,
     MIN_IMAGE_SIZE,
@@ -33,20 +31,12 @@ GRAY_MEAN = (0.4979,)
 GRAY_STD = (0.1777,)
 
 
+SET = generated.GeneratedSet("shapes", SHAPE_CLASSES, DEFAULT_SIZE, MIN_IMAGE_SIZE, NUM_EXAMPLES,
+                              MEAN, STD, GRAY_MEAN, GRAY_STD)
+
+
 def info(arg, image_size, channels, data_seed=0, cache_dir=None):
-    generated.check_options(data_seed, cache_dir)
-    size = generated.square_size("shapes", image_size, DEFAULT_SIZE, MIN_IMAGE_SIZE)
-    return DatasetInfo(
-        name="shapes",
-        num_classes=len(SHAPE_CLASSES),
-        class_names=SHAPE_CLASSES,
-        image_size=size,
-        default_image_size=DEFAULT_SIZE,
-        num_examples=dict(NUM_EXAMPLES),
-        channels=channels,
-        mean=MEAN if channels == 3 else GRAY_MEAN,
-        std=STD if channels == 3 else GRAY_STD,
-    )
+    return SET.info(image_size, channels, data_seed, cache_dir)
 
 
 def split_seed(split, data_seed=0):
@@ -61,11 +51,5 @@ def split_seed(split, data_seed=0):
 
 
 def load(arg, split, image_size, channels, num_examples=None, data_seed=0, cache_dir=None):
-    data_seed, cache_dir = generated.check_options(data_seed, cache_dir)
-    size = generated.square_size("shapes", image_size, DEFAULT_SIZE, MIN_IMAGE_SIZE)[0]
-    count = NUM_EXAMPLES[split] if num_examples is None else int(num_examples)
-    data = generated.generate(generate_shapes, f"shapes-v{GENERATOR_VERSION}", count, size,
-                              split_seed(split, data_seed), cache_dir)
-    if channels != 3:
-        data = dict(data, images=convert_channels(data["images"], channels))
-    return read_only(dict(data, class_names=list(SHAPE_CLASSES)))
+    return SET.load(generate_shapes, f"shapes-v{GENERATOR_VERSION}", split, image_size, channels, num_examples,
+                    data_seed, cache_dir)
