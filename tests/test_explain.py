@@ -345,26 +345,6 @@ def test_cli_explain_evaluate(saved, capsys):
 # --- localization metrics on hand-made maps ---------------------------------
 
 
-def test_best_ious_of_a_stack_match_boxes_from_map_image_by_image():
-    from scipy import ndimage
-
-    from keras_nest.explain import localization as loc
-
-    rng = np.random.default_rng(3)
-    maps = ndimage.zoom(rng.random((40, 5, 5)), (1, 4, 4), order=1)
-    maps = (maps - maps.min((1, 2), keepdims=True)) / np.ptp(maps, axis=(1, 2), keepdims=True)
-    maps[0] = 0.0  # no component above any threshold: IoU 0
-    corners = np.sort(rng.integers(0, 21, (40, 2, 2)), axis=1)
-    boxes = np.concatenate([corners[:, 0], corners[:, 1] + 1], axis=1)  # (x0, y0, x1, y1), non-empty
-    thresholds = loc.default_thresholds(0.05)
-    for all_components in (True, False):
-        expected = np.array([[loc.box_iou(loc.boxes_from_map(m, t, all_components), b).max() for t in thresholds]
-                             for m, b in zip(maps, boxes)])
-        got = loc.best_ious(maps, boxes, thresholds, all_components)
-        np.testing.assert_array_equal(got, expected)
-        assert got[0].max() == 0.0 and got.max() > 0.5
-
-
 def test_localization_metrics_on_known_maps():
     from keras_nest.explain import localization as loc
 

@@ -180,41 +180,10 @@ def best_ious(maps, gt_boxes, thresholds=None, all_components=True):
     thresholds = _check_thresholds(thresholds)
     all_components = check_bool("all_components", all_components)
     out = np.zeros((len(maps), len(thresholds)))
-    for j, tau in enumerate(thresholds):
-        out[:, j] = _best_ious_at(maps, gt_boxes.astype(np.float64), tau, all_components)
+    for i, (heatmap, box) in enumerate(zip(maps, gt_boxes)):
+        for j, tau in enumerate(thresholds):
+            out[i, j] = box_iou(boxes_from_map(heatmap, tau, all_components), box).max()
     return out
-
-
-# 8-connected within an image, never across images of a stack.
-_STACK_CONNECTED = np.zeros((3, 3, 3), bool)
-_STACK_CONNECTED[1] = True
-
-
-def _best_ious_at(maps, gt_boxes, tau, all_components):
-    """`best_ious` at one threshold for a whole `(N, H, W)` stack: one labelling, no per-image loop.
-
-    The same boxes as `boxes_from_map` image by image (an image without a
-    component scores IoU 0, as its empty box does).
-    """
-    labels, count = ndimage.label(maps > tau, structure=_STACK_CONNECTED)
-    best = np.zeros(len(maps))
-    if count == 0:
-        return best
-    slices = ndimage.find_objects(labels)
-    image = np.array([s[0].start for s in slices])
-    boxes = np.array([(s[2].start, s[1].start, s[2].stop, s[1].stop) for s in slices], np.float64)
-    if not all_components:  # the largest component of each image (the first label on ties)
-        sizes = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-        order = np.lexsort((np.arange(count), -sizes, image))
-        first = order[np.r_[True, image[order][1:] != image[order][:-1]]]
-        image, boxes = image[first], boxes[first]
-    gt = gt_boxes[image]
-    width = np.clip(np.minimum(boxes[:, 2], gt[:, 2]) - np.maximum(boxes[:, 0], gt[:, 0]), 0, None)
-    height = np.clip(np.minimum(boxes[:, 3], gt[:, 3]) - np.maximum(boxes[:, 1], gt[:, 1]), 0, None)
-    inter = width * height
-    union = _box_area(boxes) + _box_area(gt) - inter
-    np.maximum.at(best, image, np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0))
-    return best
 
 
 def box_accuracy_curve(maps, gt_boxes, iou_thresholds=IOU_THRESHOLDS, thresholds=None, all_components=True):
