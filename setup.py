@@ -7,6 +7,10 @@ HERE = pathlib.Path(__file__).parent
 VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "keras_nest" / "__init__.py").read_text()).group(1)
 
 
+# ONNX conversion (tf2onnx, onnx) and the runtimes that check the artifacts.
+EXPORT = ["tf2onnx>=1.17", "onnx>=1.17", "onnxruntime>=1.20", "ai-edge-litert>=2.0"]
+
+
 def requirements():
     lines = (HERE / "requirements.txt").read_text().splitlines()
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
@@ -23,9 +27,11 @@ setup(
     python_requires=">=3.10",
     install_requires=requirements(),
     extras_require={
-        "test": ["pytest>=8", "safetensors>=0.4", "jupytext>=1.16", "hypothesis>=6.100", "ruff>=0.5"],
+        "test": ["pytest>=8", "safetensors>=0.4", "jupytext>=1.16", "hypothesis>=6.100", "ruff>=0.5",
+                 "psutil>=5.9", *EXPORT],
         "plots": ["matplotlib>=3.7"],
         "tfds": ["tensorflow-datasets>=4.9"],
+        "export": EXPORT,
         "torch": ["torch>=2.1", "timm>=1.0", "safetensors>=0.4"],
     },
     entry_points={"console_scripts": ["keras-nest=keras_nest.cli:main"]},

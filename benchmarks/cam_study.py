@@ -62,6 +62,8 @@ RUNS = (
     StudyRun("shapes-no-smoothing", "shapes", "e: label smoothing 0", recipe_overrides=(("label_smoothing", 0.0),)),
     StudyRun("shapes-8-epochs", "shapes", "a: small recipe, 8-epoch schedule", epochs=8, snapshots=(2, 4)),
     StudyRun("shapes-top-depth-4", "shapes", "b: top level depth 4", model_overrides=(("depths", (1, 2, 4)),)),
+    StudyRun("digits-30-epochs", "cluttered_digits", "a: small recipe, 30-epoch schedule", epochs=30,
+             snapshots=(15, 20)),
 )
 
 
@@ -105,8 +107,9 @@ def _np(x):
 
 def head_readout(model, tokens):
     """`final_norm` then the head's Dense on every token: `(N, n, K)` class scores."""
-    kernel, bias = _np(model.head.kernel), _np(model.head.bias)
-    return _np(model.final_norm(tokens)) @ kernel + bias
+    from keras_nest.explain.cam import head_cam
+
+    return head_cam(model, model.final_norm(tokens))
 
 
 def map_variants(model, images, labels):

@@ -1,4 +1,5 @@
-"""The `keras-nest` command line: `train`, `evaluate`, `explain image|evaluate`, `gan train|sample`, `models`.
+"""The `keras-nest` command line: `train`, `evaluate`, `predict`, `export`, `explain image|evaluate`,
+`gan train|sample`, `models`.
 
 Every command ends by printing one JSON line on stdout, so scripts can read
 the result. Errors the library raises on purpose for bad input
@@ -149,34 +150,79 @@ def _run_dataset(model_path, dataset):
     return result["dataset"]
 
 
+def _input_facts(model, model_path, dataset):
+    """`(mean, std, class_names)` to feed and label `model`: its own when it normalises inside."""
+    if model.includes_preprocessing and not dataset:
+        return None, None, model.class_names or tuple(str(c) for c in range(model.output_shape[-1]))
+    from keras_nest.data import dataset_info
+
+    info = dataset_info(_run_dataset(model_path, dataset), image_size=tuple(model.input_shape[1:3]))
+    if model.includes_preprocessing:
+        return None, None, model.class_names or info.class_names
+    return info.mean, info.std, info.class_names
+
+
 def _cmd_explain_image(args):
     import warnings
 
     from keras_nest import explain
-    from keras_nest.data import dataset_info
     from keras_nest.data.images import read_image
     from keras_nest.models import load_saved_model
 
     model = load_saved_model(args.model_path)
-    info = dataset_info(_run_dataset(args.model_path, args.dataset), image_size=tuple(model.input_shape[1:3]))
+    mean, std, class_names = _input_facts(model, args.model_path, args.dataset)
     image = read_image(args.image, model.input_shape[-1])
     with warnings.catch_warnings(record=True) as notes:
         warnings.simplefilter("always")
-        found = explain.explain_image(model, image, info.mean, info.std, args.class_index, args.cam_method)
+        found = explain.explain_image(model, image, mean, std, args.class_index, args.cam_method)
     for note in notes:
         print(f"keras-nest explain: note: {note.message}", file=sys.stderr)
     top_k = args.top_k if args.top_k is not None else _defaults("explain/figures.py", "explain_figure")["top_k"]
-    figure = explain.explain_figure(model, image, info.mean, info.std, info.class_names,
+    figure = explain.explain_figure(model, image, mean, std, class_names,
                                     args.class_index, top_k, explanation=found)
     figure.savefig(args.out, dpi=120)
     probabilities = found["probabilities"]
     top = [int(c) for c in probabilities.argsort()[::-1][:top_k]]
     return _print_json({
         "image": args.image, "out": args.out,
-        "class": info.class_names[found["gradcat"].class_index], "cam_method": found["cam_method"],
-        "top_k": [[info.class_names[c], round(float(probabilities[c]), 4)] for c in top],
+        "class": class_names[found["gradcat"].class_index], "cam_method": found["cam_method"],
+        "top_k": [[class_names[c], round(float(probabilities[c]), 4)] for c in top],
         "gradcat_path": [[level, block, list(box)] for level, block, box in found["gradcat"].path],
     })
+
+
+def _cmd_predict(args):
+    from keras_nest.models import load_saved_model
+    from keras_nest.predict import predict_files
+
+    model = load_saved_model(args.model_path)
+    mean, std, class_names = _input_facts(model, args.model_path, args.dataset)
+    options = _given(args, {"top_k": "top_k", "batch_size": "batch_size"})
+    predictions = predict_files(model, args.images, mean=mean, std=std, class_names=class_names, **options)
+    for prediction in predictions:
+        _print_json(prediction.as_json())
+    skipped = sum(p.error is not None for p in predictions)
+    if skipped:
+        print(f"keras-nest predict: note: skipped {skipped} unreadable file(s) of {len(predictions)}", file=sys.stderr)
+    return 0
+
+
+def _cmd_export(args):
+    import keras
+
+    from keras_nest.export import default_export_path, export_model, run_exported
+    from keras_nest.models import load_saved_model
+
+    model = load_saved_model(args.model_path)
+    out = args.out or default_export_path(args.model_path, args.format)
+    export_model(model, out, args.format)
+    # Checked at once with the format's own runtime on random pixels, batch 2.
+    images = keras.random.uniform((2, *model.input_shape[1:]), 0, 255, seed=0)
+    expected = keras.ops.convert_to_numpy(model(images, training=False))
+    difference = float(abs(run_exported(out, keras.ops.convert_to_numpy(images)) - expected).max())
+    return _print_json({"model_path": args.model_path, "format": args.format, "out": out,
+                        "raw_pixel_input": bool(getattr(model, "includes_preprocessing", False)),
+                        "max_abs_difference": difference})
 
 
 def _cmd_explain_evaluate(args):
@@ -289,6 +335,33 @@ def _add_evaluate(commands):
     evaluate.set_defaults(run=_cmd_evaluate)
 
 
+def _add_predict(commands):
+    defaults = _defaults("predict.py", "predict_files")
+    predict = commands.add_parser("predict", help="top-k classes of image files, one JSON line per image",
+                                  description="`keras-nest predict IMAGE_OR_FOLDER... --model-path P`: images "
+                                  "are resized to the model's input as evaluation does; unreadable files get "
+                                  "an error line and are counted.")
+    predict.add_argument("images", nargs="+", help="image files and folders of images")
+    predict.add_argument("--model-path", required=True, help="a classifier .keras file (e.g. runs/X/best.keras)")
+    predict.add_argument("--top-k", type=int, help=f"classes per image (default {defaults['top_k']})")
+    predict.add_argument("--batch-size", type=int, help=f"images per batch (default {defaults['batch_size']})")
+    predict.add_argument("--dataset", help="only for a model without preprocessing: its training data set "
+                         "(default: from result.json beside it)")
+    predict.set_defaults(run=_cmd_predict)
+
+
+def _add_export(commands):
+    formats = _constant("export/artifacts.py", "EXPORT_FORMATS")
+    export = commands.add_parser("export", help="write a SavedModel, LiteRT (.tflite) or ONNX copy of a model",
+                                 description="Exports a .keras model and checks the artifact with its own "
+                                 "runtime against Keras on random pixels (max_abs_difference in the JSON). "
+                                 'ONNX needs: pip install "keras-nest[export]".')
+    export.add_argument("--model-path", required=True, help="a .keras file")
+    export.add_argument("--format", choices=formats, default=formats[0], help=f"default {formats[0]}")
+    export.add_argument("--out", help="folder (saved_model) or file (.tflite, .onnx); default: beside the model")
+    export.set_defaults(run=_cmd_export)
+
+
 def _add_explain(commands):
     explain = commands.add_parser("explain", help="explain a prediction (`explain image`) or score "
                                   "localization (`explain evaluate`)")
@@ -370,6 +443,8 @@ def build_parser():
     models.set_defaults(run=_cmd_models)
     _add_train(commands)
     _add_evaluate(commands)
+    _add_predict(commands)
+    _add_export(commands)
     _add_explain(commands)
     _add_gan(commands)
     return parser

@@ -117,6 +117,53 @@ def check_int_tuple(name, value, length=None, minimum=1):
     return tuple(check_int(f"{name}[{i}]", v, minimum=minimum) for i, v in enumerate(value))
 
 
+def check_normalization(mean, std, channels, names=("mean", "std")):
+    """`mean` and `std` as float32 `(channels,)` arrays, or a clear error.
+
+    Each is one number (for every channel) or one per channel, in `[0, 1]`
+    pixel units: a mean in `[0, 1]` and a std in `(0, 1]` (values in
+    `0..255` units, such as ImageNet's 123.7 / 58.4, are refused with a
+    hint to divide by 255). Messages call them `names`.
+
+    Example:
+
+    >>> [m.tolist() for m in check_normalization(0.5, (0.25, 0.5, 0.125), 3)]
+    [[0.5, 0.5, 0.5], [0.25, 0.5, 0.125]]
+    >>> check_normalization((0.5, 0.5), 0.25, 3)
+    Traceback (most recent call last):
+        ...
+    keras_nest.errors.InvalidValueError: mean must be one number or 3 (one per channel), got 2: (0.5, 0.5).
+    """
+    return (_per_channel(names[0], mean, channels, 0.0, 1.0, low_open=False),
+            _per_channel(names[1], std, channels, 0.0, 1.0, low_open=True))
+
+
+def _per_channel(name, value, channels, low, high, low_open):
+    shown = value if np.ndim(value) == 0 else tuple(np.asarray(value).tolist())
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidTypeError(
+            f"{name} must be a number or one number per channel, got {describe(value)}."
+        ) from None
+    if isinstance(value, (bool, np.bool_, str, bytes)) or array.ndim > 1:
+        raise InvalidTypeError(
+            f"{name} must be a number or one number per channel, got {describe(value)}."
+        )
+    if array.ndim == 1 and len(array) not in (1, channels):
+        raise InvalidValueError(
+            f"{name} must be one number or {channels} (one per channel), got {len(array)}: {shown}."
+        )
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+    bad = ~np.isfinite(array) | (array > high) | ((array <= low) if low_open else (array < low))
+    if np.any(bad):
+        raise InvalidValueError(
+            f"{name} must be in {interval} ([0, 1] pixel units; divide 0..255 values by 255), "
+            f"got {shown}."
+        )
+    return np.broadcast_to(array.astype(np.float32), (channels,))
+
+
 def _bounds_text(minimum, maximum):
     if minimum is not None and maximum is not None:
         return f" in [{minimum}, {maximum}]"

@@ -43,9 +43,15 @@ def test_rollout_cam_moves_the_head_cam_along_the_top_attention(nest):
     # Rollout rows sum to 1, so the moved map still averages to the logit ...
     np.testing.assert_allclose(rollout.token_maps.mean((1, 2)), head.logits[np.arange(3), [0, 1, 2]], atol=1e-5)
     # ... and it is the head's map times the top level's rollout matrix.
-    out = nest.forward_levels(x)
+    out = nest.forward_levels(x, with_attention=True)
     _, weights = nest.levels[-1].call_with_attention(out.inputs[-1])
-    flow = explain.rollout.attention_flow([w[:, 0] for w in weights])
+    assert len(out.attention) == nest.num_levels and len(out.attention[-1]) == len(weights)
+    for got, want in zip(out.attention[-1], weights):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_allclose(out.logits, nest.forward_levels(x).logits, atol=1e-6)
+    with pytest.raises(ValueError, match="training=False"):
+        nest.forward_levels(x, training=True, with_attention=True)
+    flow = explain.rollout.attention_flow([w[:, 0] for w in out.attention[-1]])
     expected = np.einsum("nq,nqi->ni", head.token_maps.reshape(3, -1), flow).reshape(3, 4, 4)
     np.testing.assert_allclose(rollout.token_maps, expected, atol=1e-5)
     assert not np.allclose(rollout.token_maps, head.token_maps, atol=1e-3)
@@ -280,6 +286,11 @@ def saved(tmp_path_factory):
     folder = tmp_path_factory.mktemp("explain")
     model = keras_nest.create_model("nest_nano_16", num_classes=7)
     model.save(folder / "model.keras")
+    info = keras_nest.data.dataset_info("shapes", image_size=16)
+    raw = keras_nest.create_model("nest_nano_16", num_classes=7, include_preprocessing=True, pixel_mean=info.mean,
+                                  pixel_std=info.std, class_names=info.class_names)
+    raw.set_weights(model.get_weights())
+    raw.save(folder / "raw.keras")
     vit = keras_nest.create_model("vit_nano_16", num_classes=7)
     vit.save(folder / "vit.keras")
     image = keras_nest.data.load_arrays("shapes", "test", image_size=(24, 24), num_examples=1)["images"][0]
@@ -306,6 +317,21 @@ def test_cli_explain_image(saved, capsys):
         cli.main(["explain", "image", str(saved / "shape.png"), "--model-path", str(saved / "model.keras"),
                   "--cam-method", "cam"])
     assert "invalid choice: 'cam'" in capsys.readouterr().err
+
+
+def test_cli_explain_a_model_that_carries_its_preprocessing(saved, capsys):
+    # No result.json and no --dataset: normalisation and class names come from the model file.
+    out = saved / "raw.png"
+    code = cli.main(["explain", "image", str(saved / "shape.png"), "--model-path", str(saved / "raw.keras"),
+                     "--out", str(out)])
+    assert code == 0
+    alone = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    cli.main(["explain", "image", str(saved / "shape.png"), "--model-path", str(saved / "model.keras"),
+              "--dataset", "shapes", "--out", str(out)])
+    outside = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert alone["class"] == outside["class"] and alone["gradcat_path"] == outside["gradcat_path"]
+    for (name, p), (other, q) in zip(alone["top_k"], outside["top_k"]):
+        assert name == other and abs(p - q) < 1e-3
 
 
 def test_explain_image_draws_the_chosen_class_map(nest):

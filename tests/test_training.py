@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 
 import keras_nest
 from keras_nest import cli
+from keras_nest.data import dataset_info
 from keras_nest.training import (
     TrainingDiverged,
     get_recipe,
@@ -70,12 +72,12 @@ def test_augmenter_mixes_images_and_labels():
     recipe = get_recipe("imagenet")
     augment = make_augmenter(recipe, mean=(0.5,) * 3, std=(0.25,) * 3, seed=1)
     rng = np.random.default_rng(0)
-    images = rng.normal(size=(8, 32, 32, 3)).astype("float32")
+    images = rng.uniform(0, 255, size=(8, 32, 32, 3)).astype("float32")  # raw pixels
     labels = np.eye(4, dtype="float32")[rng.integers(0, 4, 8)]
     out_images, out_labels = augment(images, labels)
     assert tuple(out_images.shape) == images.shape and tuple(out_labels.shape) == labels.shape
     np.testing.assert_allclose(np.sum(out_labels, axis=1), 1.0, rtol=1e-5)
-    assert np.abs(out_images.numpy() - images).max() > 0.1
+    assert np.abs(out_images.numpy() - images).max() > 25
     assert (out_labels.numpy().max(axis=1) < 1.0).any()  # some labels were mixed
     assert make_augmenter(get_recipe("small"), (0.5,), (0.25,)) is None
 
@@ -168,10 +170,17 @@ def test_cli_train_prints_one_json_line_and_evaluate(tmp_path, capsys):
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     result = json.loads(lines[-1])
     assert {"test_accuracy", "epochs", "wall_seconds"} <= set(result) and result["epochs"] == 1
-    assert cli.main(["evaluate", "--model-path", os.path.join(out, "best.keras"), "--dataset", "digits"]) == 0
+    # The saved model stands alone: it takes raw pixels and names the classes.
+    alone = str(tmp_path / "alone.keras")
+    shutil.copy(os.path.join(out, "best.keras"), alone)
+    assert cli.main(["evaluate", "--model-path", alone, "--dataset", "digits"]) == 0
     scores = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert scores["test_accuracy"] == pytest.approx(result["test_accuracy"], abs=1e-6)
     assert scores["examples"] == 360
+    model = keras.saving.load_model(alone)
+    assert model.includes_preprocessing and model.class_names == tuple(str(d) for d in range(10))
+    info = dataset_info("digits", image_size=16)
+    assert model.model_config["pixel_mean"] == pytest.approx(list(info.mean), abs=1e-6)
 
 
 def test_cli_errors_are_one_line(capsys):

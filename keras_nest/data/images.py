@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_nest.errors import InvalidTypeError, InvalidValueError
+from keras_nest.validation import check_normalization  # noqa: F401 (re-exported)
 
 # ITU-R BT.601 luma, the weights tf.image.rgb_to_grayscale uses too.
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
@@ -71,53 +72,6 @@ def check_channels(channels):
     if int(channels) not in (1, 3):
         raise InvalidValueError(f"channels must be 1 or 3, got {channels!r}.")
     return int(channels)
-
-
-def check_normalization(mean, std, channels):
-    """`mean` and `std` as float32 `(channels,)` arrays, or a clear error.
-
-    Each is one number (for every channel) or one per channel, in `[0, 1]`
-    pixel units: a mean in `[0, 1]` and a std in `(0, 1]` (values in
-    `0..255` units, such as ImageNet's 123.7 / 58.4, are refused with a
-    hint to divide by 255).
-
-    Example:
-
-    >>> [m.tolist() for m in check_normalization(0.5, (0.25, 0.5, 0.125), 3)]
-    [[0.5, 0.5, 0.5], [0.25, 0.5, 0.125]]
-    >>> check_normalization((0.5, 0.5), 0.25, 3)
-    Traceback (most recent call last):
-        ...
-    keras_nest.errors.InvalidValueError: mean must be one number or 3 (one per channel), got 2: (0.5, 0.5).
-    """
-    return (_per_channel("mean", mean, channels, 0.0, 1.0, low_open=False),
-            _per_channel("std", std, channels, 0.0, 1.0, low_open=True))
-
-
-def _per_channel(name, value, channels, low, high, low_open):
-    shown = value if np.ndim(value) == 0 else tuple(np.asarray(value).tolist())
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidTypeError(
-            f"{name} must be a number or one number per channel, got {_describe(value)}."
-        ) from None
-    if isinstance(value, (bool, np.bool_, str, bytes)) or array.ndim > 1:
-        raise InvalidTypeError(
-            f"{name} must be a number or one number per channel, got {_describe(value)}."
-        )
-    if array.ndim == 1 and len(array) not in (1, channels):
-        raise InvalidValueError(
-            f"{name} must be one number or {channels} (one per channel), got {len(array)}: {shown}."
-        )
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
-    bad = ~np.isfinite(array) | (array > high) | ((array <= low) if low_open else (array < low))
-    if np.any(bad):
-        raise InvalidValueError(
-            f"{name} must be in {interval} ([0, 1] pixel units; divide 0..255 values by 255), "
-            f"got {shown}."
-        )
-    return np.broadcast_to(array.astype(np.float32), (channels,))
 
 
 def as_image_batch(images):

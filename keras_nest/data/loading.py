@@ -28,8 +28,8 @@ _PREFIXED = {"tfds:": tfds_source, "folder:": folder}
 
 
 def load_dataset(name, split="train", image_size=None, batch_size=32, training=None, seed=0,
-                 num_examples=None, channels=3, *, mean=None, std=None, drop_remainder=False,
-                 **options):
+                 num_examples=None, channels=3, *, mean=None, std=None, normalize=True,
+                 drop_remainder=False, **options):
     """A `tf.data.Dataset` of `(images, labels)` batches, ready for `model.fit`.
 
     Images are float32 `(batch, height, width, channels)`, normalised with
@@ -59,6 +59,9 @@ def load_dataset(name, split="train", image_size=None, batch_size=32, training=N
         mean: override the normalisation mean: one number or one per
             channel, in `[0, 1]` pixel units.
         std: override the normalisation standard deviation (in `(0, 1]`).
+        normalize: bool. `False` gives raw pixels (float32 in `0..255`) for
+            a model that normalises inside (`include_preprocessing=True`);
+            `mean` and `std` must then be left out.
         drop_remainder: bool, drop the last, smaller batch.
         **options: per data set: `data_seed`, `cache_dir` (`shapes`),
             `holdout` (`folder:`), `data_dir` (`tfds:`), `num_classes`,
@@ -85,13 +88,15 @@ def load_dataset(name, split="train", image_size=None, batch_size=32, training=N
         training = check_bool("training", training)
     seed = check_int("seed", seed, minimum=0, maximum=2**63 - 1)
     drop_remainder = check_bool("drop_remainder", drop_remainder)
+    if not check_bool("normalize", normalize) and (mean is not None or std is not None):
+        raise InvalidValueError("normalize=False keeps raw pixels; mean and std would be ignored, so leave them out.")
     data, info = _load(name, split, image_size, num_examples, channels, options)
     if training is None:
         training = split.split("[")[0] == "train"
     return make_dataset(
         data["images"], data["labels"], info.num_classes,
-        mean=info.mean if mean is None else mean,
-        std=info.std if std is None else std,
+        mean=None if not normalize else info.mean if mean is None else mean,
+        std=None if not normalize else info.std if std is None else std,
         batch_size=batch_size, training=training, seed=seed,
         drop_remainder=drop_remainder,
     )

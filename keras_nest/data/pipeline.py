@@ -9,7 +9,7 @@ from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.validation import check_bool, check_int
 
 
-def make_dataset(images, labels, num_classes, mean, std, batch_size=32, training=False, seed=0,
+def make_dataset(images, labels, num_classes, mean=None, std=None, batch_size=32, training=False, seed=0,
                  drop_remainder=False, epochs=None):
     """Batches of `(normalised float32 NHWC images, one-hot float32 labels)`.
 
@@ -19,13 +19,16 @@ def make_dataset(images, labels, num_classes, mean, std, batch_size=32, training
     sequence of epochs. (TensorFlow combines `seed` with its global seed, set
     e.g. by `keras.utils.set_random_seed`; keep that fixed too.) Batches are
     normalised as `(x - mean) / std` with `x` in `[0, 1]` (uint8 images are
-    divided by 255), and prefetched.
+    divided by 255), and prefetched. Without `mean` and `std` they are raw
+    pixels, float32 in `0..255`, for a model that normalises inside
+    (`include_preprocessing=True`).
 
     Args:
         images: `(N, H, W, C)` uint8 (`0..255`) or float (`[0, 1]`) array.
         labels: `(N,)` integer class indices in `0 .. num_classes - 1`.
         num_classes: int, depth of the one-hot labels.
-        mean: per-channel mean (or one value for all), in `[0, 1]` pixel units.
+        mean: per-channel mean (or one value for all), in `[0, 1]` pixel
+            units; `None` (with `std=None`) keeps raw pixels.
         std: per-channel standard deviation (or one value), in `(0, 1]`.
         batch_size: positive int.
         training: bool; shuffle (and reshuffle every epoch) when True.
@@ -51,6 +54,9 @@ def make_dataset(images, labels, num_classes, mean, std, batch_size=32, training
     >>> x, y = next(iter(ds))
     >>> float(x[0, 0, 0, 0]), y.numpy().tolist()
     (-2.0, [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    >>> raw = make_dataset(np.full((2, 4, 4, 3), 200, np.uint8), np.array([0, 1]), num_classes=2)
+    >>> float(next(iter(raw))[0][0, 0, 0, 0])
+    200.0
     """
     images, labels, num_classes, mean, std = _check_arrays(images, labels, num_classes, mean, std)
     batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -129,5 +135,7 @@ def _check_arrays(images, labels, num_classes, mean, std):
             f"labels must be in 0..{num_classes - 1} for num_classes={num_classes}, got values "
             f"in [{low}, {high}]."
         )
+    if mean is None and std is None:  # raw pixels: x * 255 / 255 - 0 keeps them in 0..255
+        return images, labels, num_classes, np.float32(0.0), np.float32(1 / 255)
     mean, std = check_normalization(mean, std, images.shape[-1])
     return images, labels, num_classes, mean, std

@@ -110,26 +110,35 @@ def class_attention_map(model, images, class_index=None, method=None):
     index = check_class_index(class_index, model.model_config["num_classes"], len(images))
     if method == "gradient":
         return _gradient_map(model, images, index)
-    flow = None
     if is_nest:
-        out = model.forward_levels(images)
+        out = model.forward_levels(images, with_attention=method == "rollout")
         tokens, logits = out.tokens, out.logits
-        if method == "rollout":
-            _, weights = model.levels[-1].call_with_attention(out.inputs[-1])
-            flow = attention_flow([w[:, 0] for w in weights])
     else:
         tokens, logits, _ = vit_forward(model, images)
-    tokens = ops.convert_to_numpy(ops.cast(tokens[:, 0], "float32"))
     logits = ops.convert_to_numpy(ops.cast(logits, "float32"))
     index = chosen_classes(index, logits)
-    head = model.head
-    kernel = ops.convert_to_numpy(ops.cast(head.kernel, "float32"))[:, index].T  # (N, C)
-    bias = ops.convert_to_numpy(ops.cast(head.bias, "float32"))[index]
-    values = np.einsum("ntc,nc->nt", tokens, kernel) + bias[:, None]
-    if flow is not None:
+    values = np.take_along_axis(head_cam(model, tokens[:, 0]), index[:, None, None], axis=2)[..., 0]
+    if method == "rollout":
+        flow = attention_flow([w[:, 0] for w in out.attention[-1]])
         values = np.einsum("nq,nqi->ni", values, flow)
     token_maps = values.reshape((len(images), *token_grid(model)))
     return ClassMaps(image_maps(token_maps, images.shape[1:3]), token_maps, index, logits)
+
+
+def head_cam(model, tokens):
+    """The head's CAM of every class: `(N, n, K)` float32 logit shares.
+
+    Args:
+        model: a NesT or GAP ViT classifier (with its head).
+        tokens: final-normed top-level tokens `(N, n, C)` (`forward_levels(...).tokens[:, 0]`).
+
+    Returns:
+        `CAM_c(t) = f_t . W[:, c] + b_c` per token `t` and class `c`; the
+        mean over tokens is the logits.
+    """
+    tokens = ops.convert_to_numpy(ops.cast(tokens, "float32"))
+    kernel = ops.convert_to_numpy(ops.cast(model.head.kernel, "float32"))
+    return tokens @ kernel + ops.convert_to_numpy(ops.cast(model.head.bias, "float32"))
 
 
 def _gradient_map(model, images, index):

@@ -87,10 +87,12 @@ def plot_cam(ax, display_image, heatmap, title="class attention map"):
     ax.axis("off")
 
 
-def explain_image(model, image, mean, std, class_index=None, cam_method=None):
+def explain_image(model, image, mean=None, std=None, class_index=None, cam_method=None):
     """GradCAT and the class map of one raw image (what `explain_figure` draws).
 
-    `cam_method` is `class_attention_map`'s `method` (default `"gradient"`).
+    `cam_method` is `class_attention_map`'s `method` (default `"gradient"`);
+    `mean`/`std` are needed only for a model without preprocessing (see
+    `prepare_images`).
 
     Returns:
         A dict with `inputs` (the model input), `gradcat` (`GradCAT`), `cam`
@@ -114,7 +116,7 @@ def explain_image(model, image, mean, std, class_index=None, cam_method=None):
             "probabilities": probabilities / probabilities.sum()}
 
 
-def explain_figure(model, image, mean, std, class_names=None, class_index=None, top_k=5,
+def explain_figure(model, image, mean=None, std=None, class_names=None, class_index=None, top_k=5,
                    explanation=None, cam_method=None):
     """One figure: the image with the GradCAT path, the class-map overlay, the top-k classes.
 
@@ -122,9 +124,11 @@ def explain_figure(model, image, mean, std, class_names=None, class_index=None, 
         model: a keras_nest NesT classifier.
         image: one raw image `(H, W, C)`, uint8 or float in `[0, 1]`; any size
             (resized to the model's input with a warning).
-        mean, std: the normalisation used in training.
+        mean, std: the normalisation used in training; not needed (None) for
+            a model built with `include_preprocessing=True`.
         class_names: optional names for the classes, one per class of the
-            model's head (a data set with another class count is refused).
+            model's head (a data set with another class count is refused);
+            default: the model's own `class_names`, else the indices.
         class_index: the class to explain (default: the predicted one).
         top_k: how many classes to list, an int >= 1; more than the model
             has are clipped to its number of classes (all are listed).
@@ -153,7 +157,7 @@ def explain_figure(model, image, mean, std, class_names=None, class_index=None, 
     check_classifier(model)
     num_classes = model.model_config["num_classes"]
     top_k = check_int("top_k", top_k, minimum=1)
-    names = _class_names(class_names, num_classes)
+    names = _class_names(model.class_names if class_names is None else class_names, num_classes)
     if explanation is None:
         found = explain_image(model, image, mean, std, class_index, cam_method)
     else:

@@ -152,7 +152,7 @@ def vit_forward(model, images, with_attention=False):
     when the model has one); `attention` is a list of per-layer weights
     `(N, heads, n, n)`, or None.
     """
-    x = model.tokens(model.patch_embedding(images, training=False))
+    x = model.tokens(model.patch_embedding(model.normalize_inputs(images), training=False))
     if model.class_token is not None:
         x = model.class_token(x)
     encoder = model.encoder

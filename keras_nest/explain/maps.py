@@ -131,18 +131,27 @@ def scaled_images(images, size):
     return scaled
 
 
-def prepare_images(images, model, mean, std):
+def prepare_images(images, model, mean=None, std=None):
     """Raw images to model inputs: resized (with a warning) and normalised.
+
+    A model built with `include_preprocessing=True` normalises inside: it
+    gets the (resized) pixels in `0..255` as float32, and `mean`/`std`, if
+    given, must be its own. A model without it gets `(x - mean) / std`.
 
     Args:
         images: `(N, H, W, C)` or `(H, W, C)`, uint8 `0..255` or float `[0, 1]`.
         model: the model that will read them (its input size is the target).
         mean, std: per-channel normalisation in `[0, 1]` units (one number
             or one per channel; mean in `[0, 1]`, std in `(0, 1]`), as
-            training used (`keras_nest.data.dataset_info(name).mean` / `.std`).
+            training used (`keras_nest.data.dataset_info(name).mean` /
+            `.std`); needed only for a model without preprocessing.
 
     Returns:
         float32 `(N, h, w, C)` inputs.
+
+    Raises:
+        ValueError: wrong channels; mean/std missing for a model that needs
+            them, or other than those inside the model.
 
     Example:
 
@@ -150,6 +159,9 @@ def prepare_images(images, model, mean, std):
     >>> model = keras_nest.create_model("nest_nano_16")
     >>> prepare_images(np.zeros((16, 16, 3), np.uint8), model, 0.5, 0.25).shape
     (1, 16, 16, 3)
+    >>> raw = keras_nest.create_model("nest_nano_16", include_preprocessing=True)
+    >>> float(prepare_images(np.full((16, 16, 3), 200, np.uint8), raw).max())
+    200.0
     """
     check_classifier(model, allow_vit=True)
     height, width, channels = model.model_config["input_shape"]
@@ -162,6 +174,24 @@ def prepare_images(images, model, mean, std):
             f"{height}x{width}; maps and boxes refer to the resized image.",
             stacklevel=2,
         )
+    if model.includes_preprocessing:
+        _check_same_normalization(model, mean, std, channels)
+        return (scaled_images(images, (height, width)) * 255.0).astype(np.float32)
+    if mean is None or std is None:
+        raise InvalidValueError("This model takes normalised images: pass the mean and std its training used "
+                                "(keras_nest.data.dataset_info(name).mean / .std, or result.json's "
+                                "normalization), or build it with include_preprocessing=True.")
     mean, std = check_normalization(mean, std, channels)
     scaled = scaled_images(images, (height, width))
     return ((scaled - mean) / std).astype(np.float32)
+
+
+def _check_same_normalization(model, mean, std, channels):
+    """Refuses a mean or std other than the model's own (a caller that would normalise twice)."""
+    checked = check_normalization(0.0 if mean is None else mean, 1.0 if std is None else std, channels)
+    for name, given, value in zip(("mean", "std"), (mean, std), checked):
+        inside = model.model_config[f"pixel_{name}"]
+        if given is not None and not np.allclose(value, inside, atol=1e-4):
+            raise InvalidValueError(f"This model normalises inside with pixel_{name} {inside}; got {name}="
+                                    f"{given}. Leave {name} out (None) for a model built with "
+                                    "include_preprocessing=True.")

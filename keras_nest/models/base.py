@@ -3,7 +3,12 @@
 import keras
 from keras import ops
 
-from keras_nest.errors import InvalidValueError
+from keras_nest.errors import InvalidTypeError, InvalidValueError
+from keras_nest.validation import check_bool, check_normalization
+
+# keras.applications' and timm's ImageNet statistics, in [0, 1] pixel units.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class ConfiguredModel(keras.Model):
@@ -25,6 +30,108 @@ class ConfiguredModel(keras.Model):
         model = cls(**config)
         model.trainable = trainable
         return model
+
+
+class ClassifierModel(ConfiguredModel):
+    """A `ConfiguredModel` that reads images: optional preprocessing, class names.
+
+    With `include_preprocessing=True` the graph starts with `preprocessing`,
+    a `keras.layers.Rescaling` named `preprocessing` that maps raw pixels
+    in `0..255` to `(x / 255 - pixel_mean) / pixel_std`, so the model (and
+    every export of it) takes images as they come. Without it, `preprocessing`
+    is `None` and inputs are the normalised images (as before).
+    """
+
+    preprocessing = None
+
+    @property
+    def class_names(self):
+        """The class names stored with the model (a tuple), or `None`."""
+        names = self.model_config.get("class_names")
+        return None if names is None else tuple(names)
+
+    @property
+    def includes_preprocessing(self):
+        return bool(self.model_config.get("include_preprocessing"))
+
+    def normalize_inputs(self, images):
+        """The model's inputs as its first layer after preprocessing sees them."""
+        return images if self.preprocessing is None else self.preprocessing(images)
+
+
+def checked_preprocessing(include_preprocessing, pixel_mean, pixel_std, channels):
+    """The preprocessing entries of a classifier's config, checked.
+
+    Returns a dict with `include_preprocessing` (bool) and `pixel_mean`,
+    `pixel_std` (lists of `channels` floats in `[0, 1]` pixel units, ImageNet's
+    by default for RGB; `None` without preprocessing).
+
+    Raises:
+        ValueError: mean or std out of range or of the wrong length, or given
+            without `include_preprocessing=True`.
+    """
+    include = check_bool("include_preprocessing", include_preprocessing)
+    if not include:
+        if pixel_mean is not None or pixel_std is not None:
+            raise InvalidValueError("pixel_mean and pixel_std configure the preprocessing layer; pass "
+                                    "include_preprocessing=True with them.")
+        return {"include_preprocessing": False, "pixel_mean": None, "pixel_std": None}
+    if channels != 3 and (pixel_mean is None or pixel_std is None):
+        raise InvalidValueError(f"The default pixel_mean/pixel_std are ImageNet's RGB statistics; pass both "
+                                f"for {channels}-channel images.")
+    mean, std = check_normalization(IMAGENET_MEAN if pixel_mean is None else pixel_mean,
+                                    IMAGENET_STD if pixel_std is None else pixel_std, channels,
+                                    names=("pixel_mean", "pixel_std"))
+    as_list = lambda values: [round(float(v), 6) for v in values]  # noqa: E731  (readable configs)
+    return {"include_preprocessing": True, "pixel_mean": as_list(mean), "pixel_std": as_list(std)}
+
+
+def preprocessing_layer(config):
+    """The layer for a config from `checked_preprocessing`, or `None`.
+
+    A `keras.layers.Rescaling` with per-channel `scale = 1 / (255 std)` and
+    `offset = -mean / std`: its constants are built while tracing, so every
+    exporter sees them as constants (`Normalization` keeps captured tensors,
+    which the ONNX converter turns into extra graph inputs). float32 whatever
+    the model's policy: pixel values up to 255 would lose their last bits in
+    bfloat16 before the offset is added.
+    """
+    if not config["include_preprocessing"]:
+        return None
+    mean, std = config["pixel_mean"], config["pixel_std"]
+    return keras.layers.Rescaling(
+        scale=[1.0 / (255.0 * s) for s in std],
+        offset=[-m / s for m, s in zip(mean, std)],
+        name="preprocessing",
+        dtype="float32",
+    )
+
+
+def check_class_names(class_names, num_classes):
+    """`class_names` as a list of `num_classes` distinct strings, or `None`.
+
+    Example:
+
+    >>> check_class_names(("cat", "dog"), 2)
+    ['cat', 'dog']
+    >>> check_class_names(["cat"], 2)
+    Traceback (most recent call last):
+        ...
+    keras_nest.errors.InvalidValueError: class_names must list one name per class (2), got 1: ['cat'].
+    """
+    if class_names is None:
+        return None
+    if isinstance(class_names, (str, bytes)) or not hasattr(class_names, "__len__"):
+        raise InvalidTypeError(f"class_names must be a list of strings, got {class_names!r}.")
+    names = list(class_names)
+    if not all(isinstance(n, str) for n in names):
+        raise InvalidTypeError(f"class_names must be a list of strings, got {names!r}.")
+    if num_classes is None or len(names) != num_classes:
+        raise InvalidValueError(f"class_names must list one name per class ({num_classes}), got {len(names)}: "
+                                f"{names[:5]}{' ...' if len(names) > 5 else ''}.")
+    if len(set(names)) != len(names):
+        raise InvalidValueError(f"class_names must be distinct, got {names[:5]}{' ...' if len(names) > 5 else ''}.")
+    return names
 
 
 class GeneratorModel(ConfiguredModel):

@@ -26,9 +26,12 @@ from keras_nest.layers._checks import (
 from keras_nest.layers.block_partition import blockify, deblockify
 from keras_nest.layers.transformer_block import layer_norm
 from keras_nest.models.base import (
-    ConfiguredModel,
+    ClassifierModel,
+    check_class_names,
+    checked_preprocessing,
     classification_head,
     head_logits,
+    preprocessing_layer,
     resolve_dtypes,
 )
 from keras_nest.models.geometry import LevelGeometry, level_geometry  # noqa: F401 (re-exported)
@@ -129,7 +132,7 @@ def _checked_config(
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
-class NestModel(ConfiguredModel):
+class NestModel(ClassifierModel):
     """NesT: a hierarchy of local transformers over nested image blocks.
 
     Zhang et al., "Nested Hierarchical Transformer: Towards Accurate,
@@ -186,6 +189,20 @@ class NestModel(ConfiguredModel):
             policy, so logits stay float32.
         seed: int or `None`. Seeds DropPath.
         dtype: dtype policy of the model, e.g. `"mixed_bfloat16"`.
+        include_preprocessing: bool. Start with a `preprocessing` layer
+            (`keras.layers.Rescaling`) that maps raw pixels in `0..255`
+            to `(x / 255 - pixel_mean) / pixel_std`, as
+            `keras.applications` models with `include_preprocessing=True`.
+            The model then takes images as they come (uint8 values, as
+            float or int); it cannot tell already-normalised floats apart,
+            so do not normalise them again. Default `False`: inputs are
+            normalised images.
+        pixel_mean, pixel_std: the normalisation inside the model, one number
+            per channel in `[0, 1]` pixel units (default ImageNet's, 0.485 /
+            0.456 / 0.406 and 0.229 / 0.224 / 0.225); only with
+            `include_preprocessing=True`.
+        class_names: `None` or one name per class; kept in the config, so
+            saved models (`.keras`) label their predictions.
 
     Raises:
         TypeError: an argument of the wrong kind, named in the message: a
@@ -215,6 +232,13 @@ class NestModel(ConfiguredModel):
     (3, 2, 'predictions')
     >>> model.geometry[0].block_size
     (4, 4)
+    >>> raw = keras_nest.create_model("nest_nano_16", num_classes=2, include_preprocessing=True,
+    ...                               pixel_mean=0.5, pixel_std=0.25, class_names=["cat", "dog"])
+    >>> raw.class_names, raw.preprocessing.name
+    (('cat', 'dog'), 'preprocessing')
+    >>> pixels = np.full((1, 16, 16, 3), 191.25, np.float32)  # 0.75 * 255
+    >>> float(keras.ops.max(keras.ops.abs(raw.normalize_inputs(pixels) - 1.0))) < 1e-6
+    True
     """
 
     def __init__(
@@ -238,6 +262,10 @@ class NestModel(ConfiguredModel):
         head_dtype=None,
         seed=None,
         dtype=None,
+        include_preprocessing=False,
+        pixel_mean=None,
+        pixel_std=None,
+        class_names=None,
         **kwargs,
     ):
         config = _checked_config(
@@ -245,12 +273,15 @@ class NestModel(ConfiguredModel):
             drop_path_rate, dropout, attention_dropout, gelu_approximate, num_classes,
             include_top, pooling, classifier_activation, feature_pyramid, head_dtype, seed,
         )  # fmt: skip
+        config.update(checked_preprocessing(include_preprocessing, pixel_mean, pixel_std, config["input_shape"][2]))
+        config["class_names"] = check_class_names(class_names, config["num_classes"])
         attention, pooling, seed = config["attention"], config["pooling"], config["seed"]
         config["dtype"], policy, head_dtype = resolve_dtypes(dtype, head_dtype)
         levels = len(config["depths"])
         geometry = level_geometry(config["input_shape"][:2], config["patch_size"], levels)
 
         images = keras.Input(shape=config["input_shape"], name="images")
+        preprocessing = preprocessing_layer(config)
         patch_embedding = PatchEmbedding(
             config["embed_dims"][0], config["patch_size"], name="patch_embedding", dtype=policy
         )
@@ -262,7 +293,8 @@ class NestModel(ConfiguredModel):
             name="block_partition",
             dtype=policy,
         )
-        x = block_partition(patch_embedding(images))
+        x = images if preprocessing is None else preprocessing(images)
+        x = block_partition(patch_embedding(x))
         rates = drop_path_schedule(config["drop_path_rate"], config["depths"])
         nest_levels, aggregations, pyramid = [], [], {}
         for i in range(levels):
@@ -314,6 +346,7 @@ class NestModel(ConfiguredModel):
         super().__init__(inputs=images, outputs=outputs, **kwargs)
         self.model_config = config
         self.geometry = geometry
+        self.preprocessing = preprocessing
         # Layer references (the keras-hub Backbone pattern): the same layers
         # as in the graph, for code that needs the parts by role.
         self.patch_embedding = patch_embedding
@@ -330,7 +363,7 @@ class NestModel(ConfiguredModel):
         )(x)
 
     def forward_levels(self, images, training=False, output_offsets=None, normalized_offsets=None,
-                       input_offsets=None):
+                       input_offsets=None, with_attention=False):
         """Runs the network level by level and returns what the graph output hides.
 
         The same layers and numerics as calling the model (in the mode
@@ -348,6 +381,8 @@ class NestModel(ConfiguredModel):
                 as `normalized[i]` of the result, added to those features.
             input_offsets: optional list, one tensor per level shaped as
                 `inputs[i]` of the result, added to each level's input.
+            with_attention: also return every transformer layer's attention
+                weights (inference only).
 
         Returns:
             A `LevelOutputs`.
@@ -361,13 +396,19 @@ class NestModel(ConfiguredModel):
         >>> tuple(out.normalized[0].shape), tuple(out.logits.shape)
         ((2, 16, 16, 96), (2, 3))
         """
-        x = self.block_partition(self.patch_embedding(images, training=training))
-        inputs, outputs, normalized = [], [], []
+        if with_attention and training:
+            raise InvalidValueError("forward_levels returns attention weights in inference only; pass training=False.")
+        x = self.block_partition(self.patch_embedding(self.normalize_inputs(images), training=training))
+        inputs, outputs, normalized, attention = [], [], [], []
         for i, level in enumerate(self.levels):
             if input_offsets is not None:
                 x = x + ops.cast(input_offsets[i], x.dtype)
             inputs.append(x)
-            x = level(x, training=training)
+            if with_attention:
+                x, weights = level.call_with_attention(x)
+                attention.append(tuple(weights))
+            else:
+                x = level(x, training=training)
             if output_offsets is not None:
                 x = x + ops.cast(output_offsets[i], x.dtype)
             outputs.append(x)
@@ -387,7 +428,7 @@ class NestModel(ConfiguredModel):
         logits = None
         if self.head is not None:
             logits = head_logits(self.head, ops.mean(tokens, axis=(1, 2)))
-        return LevelOutputs(tuple(outputs), tuple(normalized), tokens, logits, tuple(inputs))
+        return LevelOutputs(tuple(outputs), tuple(normalized), tokens, logits, tuple(inputs), tuple(attention))
 
     @property
     def nest_config(self):
@@ -421,6 +462,9 @@ class LevelOutputs:
             stack read: level 0 the blocked patch embedding, level `i > 0`
             the max-pooled output of the block aggregation below,
             `(N, T_i, n, C_i)` (with any `input_offsets` added).
+        attention: with `with_attention=True`, per level a tuple with each
+            transformer layer's softmax weights `(N, T_i, heads, n, n)`
+            (rows are queries, first layer first); else empty.
     """
 
     levels: tuple
@@ -428,3 +472,4 @@ class LevelOutputs:
     tokens: object
     logits: Optional[object] = None
     inputs: tuple = ()
+    attention: tuple = ()

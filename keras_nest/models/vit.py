@@ -19,7 +19,14 @@ from keras_nest.layers._checks import (
     check_seed,
 )
 from keras_nest.layers.transformer_block import layer_norm
-from keras_nest.models.base import ConfiguredModel, classification_head, resolve_dtypes
+from keras_nest.models.base import (
+    ClassifierModel,
+    check_class_names,
+    checked_preprocessing,
+    classification_head,
+    preprocessing_layer,
+    resolve_dtypes,
+)
 from keras_nest.models.nest import (
     check_input_shape,
     check_num_classes,
@@ -31,7 +38,7 @@ VIT_POOLING = ("gap", "token")
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
-class VitModel(ConfiguredModel):
+class VitModel(ClassifierModel):
     """Vision Transformer (global attention over all patches).
 
     Args:
@@ -46,7 +53,8 @@ class VitModel(ConfiguredModel):
         global_pool: `"gap"` (mean over patch tokens, NesT's choice) or
             `"token"` (a learned class token, as in ViT/DeiT).
         num_classes, include_top, classifier_activation, head_dtype, seed,
-        dtype: as in `NestModel`.
+        dtype, include_preprocessing, pixel_mean, pixel_std, class_names:
+            as in `NestModel`.
 
     Its parts are also attributes, as in `NestModel`: `patch_embedding`,
     `tokens` (the `BlockPartition` into one block), `class_token`
@@ -90,6 +98,10 @@ class VitModel(ConfiguredModel):
         head_dtype=None,
         seed=None,
         dtype=None,
+        include_preprocessing=False,
+        pixel_mean=None,
+        pixel_std=None,
+        class_names=None,
         **kwargs,
     ):
         height, width, _ = input_shape = check_input_shape(input_shape, family="ViT")
@@ -124,16 +136,19 @@ class VitModel(ConfiguredModel):
             head_dtype=head_dtype,
             seed=check_seed("seed", seed),
         )
+        config.update(checked_preprocessing(include_preprocessing, pixel_mean, pixel_std, config["input_shape"][2]))
+        config["class_names"] = check_class_names(class_names, config["num_classes"])
         depth, mlp_ratio, drop_path_rate = config["depth"], config["mlp_ratio"], config["drop_path_rate"]
         gelu_approximate, seed = config["gelu_approximate"], config["seed"]
         config["dtype"], policy, head_dtype = resolve_dtypes(dtype, head_dtype)
         grid = (height // patch_size, width // patch_size)
 
         images = keras.Input(shape=config["input_shape"], name="images")
+        preprocessing = preprocessing_layer(config)
         patch_embedding = PatchEmbedding(embed_dim, patch_size, name="patch_embedding", dtype=policy)
         # One block spanning the whole grid: (B, 1, N, C), so attention is global.
         tokens = BlockPartition(grid, grid_size=(1, 1), name="tokens", dtype=policy)
-        x = tokens(patch_embedding(images))
+        x = tokens(patch_embedding(images if preprocessing is None else preprocessing(images)))
         class_token = None
         if global_pool == "token":
             class_token = ClassToken(name="class_token", dtype=policy)
@@ -161,6 +176,7 @@ class VitModel(ConfiguredModel):
         super().__init__(inputs=images, outputs=x, **kwargs)
         self.model_config = config
         # Layer references, as in `NestModel`.
+        self.preprocessing = preprocessing
         self.patch_embedding = patch_embedding
         self.tokens = tokens
         self.class_token = class_token

@@ -1,9 +1,11 @@
-"""The recipe's data augmentation, as a `tf.data` map over batches.
+"""The recipe's data augmentation, as a `tf.data` map over batches of raw pixels.
 
+Batches hold raw pixels (float32 in `0..255`; the model normalises inside).
 Order follows the official pipeline: flip and RandAugment act on pixel
-values in [0, 1] (so the images are un-normalised first), random erasing on
-normalised images (noise fill, like the official N(0, 1) fill), and then one
-of MixUp or CutMix, drawn per batch, mixes images and one-hot labels.
+values in [0, 1], random erasing on normalised images (noise fill, like the
+official N(0, 1) fill, so it is normalised with the model's mean and std
+around it), and then one of MixUp or CutMix, drawn per batch, mixes images
+and one-hot labels.
 """
 
 import keras
@@ -13,8 +15,10 @@ import tensorflow as tf
 def make_augmenter(recipe, mean, std, seed=0):
     """Returns `augment(images, labels) -> (images, labels)` or `None`.
 
-    `images` are normalised NHWC float batches, `labels` one-hot. `None`
-    when the recipe asks for no augmentation at all.
+    `images` are NHWC float batches of raw pixels in `0..255`, `labels`
+    one-hot; `mean` and `std` (`[0, 1]` pixel units) are the model's
+    normalisation, which random erasing's noise is drawn in. `None` when the
+    recipe asks for no augmentation at all.
     """
     mean = tf.constant(mean, tf.float32)
     std = tf.constant(std, tf.float32)
@@ -45,12 +49,13 @@ def make_augmenter(recipe, mean, std, seed=0):
 
     def augment(images, labels):
         if pixel_ops:
-            pixels = tf.clip_by_value(images * std + mean, 0.0, 1.0)
+            pixels = tf.clip_by_value(images / 255.0, 0.0, 1.0)
             for op in pixel_ops:
                 pixels = op(pixels, training=True)
-            images = (pixels - mean) / std
+            images = pixels * 255.0
         if erasing is not None:
-            images = erasing(images, training=True)
+            normalised = erasing((images / 255.0 - mean) / std, training=True)
+            images = (normalised * std + mean) * 255.0
         if mixers:
             batch = {"images": images, "labels": labels}
             if len(mixers) == 1:

@@ -18,6 +18,11 @@ DEFAULT_RECIPE = "small"
 GAN_LOSSES = ("hinge", "non_saturating")  # keras_nest.gan.losses.LOSSES has one entry per name
 
 
+# create_model arguments that training derives from the data set.
+DATA_SET_ARGUMENTS = frozenset({"input_shape", "num_classes", "include_preprocessing", "pixel_mean", "pixel_std",
+                                "class_names"})
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainSpec:
     """What makes two runs the same training; stored in `state.json`, fixed on resume.
@@ -45,6 +50,11 @@ class TrainSpec:
         if not isinstance(self.model_overrides, dict):
             raise InvalidTypeError(f"model_overrides must be a dict of create_model arguments, "
                             f"got {self.model_overrides!r}.")
+        from_data = sorted(set(self.model_overrides) & DATA_SET_ARGUMENTS)
+        if from_data:
+            raise InvalidValueError(f"model_overrides may not set {from_data}: training sets them from the data "
+                                    "(the saved model takes raw pixels, normalised with the data set's mean and "
+                                    "std, and names its classes).")
         if self.image_size is not None:
             size = self.image_size
             size = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)

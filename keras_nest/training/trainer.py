@@ -23,7 +23,6 @@ import dataclasses
 import hashlib
 import math
 import os
-import shutil
 import time
 
 import keras
@@ -32,7 +31,7 @@ import numpy as np
 from keras_nest.data import dataset_info, dataset_slug, load_arrays
 from keras_nest.data.pipeline import make_dataset
 from keras_nest.errors import InvalidTypeError, InvalidValueError
-from keras_nest.io_utils import TEMPORARY_PREFIX
+from keras_nest.export import export_model
 from keras_nest.models import count_macs, create_model, load_saved_model, preset_config
 from keras_nest.training.augment import make_augmenter
 from keras_nest.training.callbacks import EpochCommit, NanGuard
@@ -283,7 +282,10 @@ def _first_line(run, spec, recipe, jit):
 
 def _build_model(spec, recipe, size, info):
     overrides = dict(spec.model_overrides)
-    overrides.update(input_shape=(*size, info.channels), num_classes=info.num_classes)
+    # The saved models take raw pixels and name their classes, so they work without the run folder.
+    overrides.update(input_shape=(*size, info.channels), num_classes=info.num_classes, include_preprocessing=True,
+                     pixel_mean=tuple(info.mean), pixel_std=tuple(info.std),
+                     class_names=[str(name) for name in info.class_names])
     if recipe.drop_path_rate is not None:
         overrides["drop_path_rate"] = recipe.drop_path_rate
     return create_model(spec.model, seed=spec.seed, **overrides)
@@ -296,9 +298,10 @@ def _make_data(source, spec, recipe, size, info, strategy, first_epoch):
     replicas = strategy.num_replicas_in_sync
     drop = replicas > 1 and len(keep) >= recipe.batch_size
     steps = len(keep) // recipe.batch_size if drop else math.ceil(len(keep) / recipe.batch_size)
+    # Raw pixels throughout: the model normalises inside.
     train_ds = make_dataset(
         train_arrays["images"][keep], train_arrays["labels"][keep], info.num_classes,
-        mean=info.mean, std=info.std, batch_size=recipe.batch_size, training=True, seed=spec.seed,
+        batch_size=recipe.batch_size, training=True, seed=spec.seed,
         drop_remainder=drop, epochs=(first_epoch, recipe.epochs),
     )
     augment = make_augmenter(recipe, info.mean, info.std, seed=spec.seed)
@@ -307,8 +310,8 @@ def _make_data(source, spec, recipe, size, info, strategy, first_epoch):
 
         train_ds = train_ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     val_ds, test_ds = (
-        distribute_dataset(make_dataset(arrays["images"], arrays["labels"], info.num_classes, mean=info.mean,
-                                        std=info.std, batch_size=recipe.batch_size), strategy)
+        distribute_dataset(make_dataset(arrays["images"], arrays["labels"], info.num_classes,
+                                        batch_size=recipe.batch_size), strategy)
         for arrays in (val_arrays, test_arrays)
     )
     return _Data(train=distribute_dataset(train_ds, strategy), validation=val_ds, test=test_ds,
@@ -381,7 +384,7 @@ def _finish(run, spec, recipe, info, data, options, size, start):
     history = list(run.state.history)
     plot_history(history, run.file("training_curves.png"), title=f"{spec.model} on {spec.dataset}")
     if options.export:
-        _export_saved_model(final, run.file("saved_model"))
+        export_model(final, run.file("saved_model"))
     result = {
         "model": spec.model,
         "dataset": spec.dataset,
@@ -403,15 +406,6 @@ def _finish(run, spec, recipe, info, data, options, size, start):
     }
     run.write_result(result)
     return result
-
-
-def _export_saved_model(model, path):
-    """`model.export` into a temporary folder, then moved over `path`."""
-    tmp = os.path.join(os.path.dirname(path), f"{TEMPORARY_PREFIX}{os.path.basename(path)}")  # removed on open
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.export(tmp, verbose=False)
-    shutil.rmtree(path, ignore_errors=True)
-    os.rename(tmp, path)
 
 
 def _evaluation_loss():
@@ -468,7 +462,11 @@ def _train_and_validation(dataset, size, validation_fraction, info):
 
 
 def evaluate(model_path, dataset, split=None, batch_size=128):
-    """Top-1 (and top-5 with > 5 classes) of a saved model on a data set split."""
+    """Top-1 (and top-5 with > 5 classes) of a saved model on a data set split.
+
+    A model that normalises inside (every model `train` saves) reads raw
+    pixels; an older one gets the data set's normalisation.
+    """
     check_int("batch_size", batch_size, minimum=1)
     model = load_saved_model(model_path)
     size = tuple(model.input_shape[1:3])
@@ -479,7 +477,8 @@ def evaluate(model_path, dataset, split=None, batch_size=128):
             f"The model predicts {model.output_shape[-1]} classes but {dataset!r} has {info.num_classes}."
         )
     arrays = load_arrays(dataset, split, image_size=size)
-    ds = make_dataset(arrays["images"], arrays["labels"], info.num_classes, mean=info.mean, std=info.std,
-                      batch_size=batch_size)
+    raw = getattr(model, "includes_preprocessing", False)
+    ds = make_dataset(arrays["images"], arrays["labels"], info.num_classes, mean=None if raw else info.mean,
+                      std=None if raw else info.std, batch_size=batch_size)
     return {"model_path": model_path, "dataset": dataset, "split": split,
             **_test_scores(model, ds, info.num_classes), "examples": int(len(arrays["labels"]))}

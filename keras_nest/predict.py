@@ -1,0 +1,141 @@
+"""`predict_files`: top-k classes of image files from a saved classifier.
+
+What `keras-nest predict` prints, one JSON line per image. Images are
+decoded, resized to the model's input as evaluation resizes them
+(`keras_nest.data.images.resize_images`), and fed as raw pixels to a model
+that normalises inside (every model `keras-nest train` saves); an older
+model without preprocessing needs the `mean` and `std` of its training.
+"""
+
+import dataclasses
+import os
+import pathlib
+
+import numpy as np
+
+from keras_nest.data.folder import IMAGE_EXTENSIONS
+from keras_nest.data.images import read_image, resize_images
+from keras_nest.errors import InvalidTypeError, InvalidValueError
+from keras_nest.validation import check_int, check_normalization
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """One image's result: `top_k` `(class name, probability)` pairs, best first, or the `error` that skipped it."""
+
+    image: str
+    top_k: tuple = ()
+    error: str = None
+
+    def as_json(self):
+        if self.error is not None:
+            return {"image": self.image, "error": self.error}
+        return {"image": self.image, "class": self.top_k[0][0],
+                "top_k": [[name, round(p, 6)] for name, p in self.top_k]}
+
+
+def image_files(paths):
+    """The image files named by `paths`: files as given, folders searched recursively (sorted).
+
+    Raises:
+        FileNotFoundError: a path does not exist.
+        ValueError: a folder holds no image file, or no path was given.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files = []
+    for path in map(pathlib.Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            if not found:
+                raise InvalidValueError(f"No image files ({', '.join(IMAGE_EXTENSIONS)}) in {str(path)!r}.")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"No image or folder at {str(path)!r}.")
+    if not files:
+        raise InvalidValueError("Give at least one image file or folder.")
+    return [str(f) for f in files]
+
+
+def predict_files(model, paths, top_k=5, batch_size=32, mean=None, std=None, class_names=None):
+    """Top-k predictions for image files, in the order of `image_files(paths)`.
+
+    Args:
+        model: a keras_nest classifier (`keras_nest.models.load_saved_model`).
+        paths: image files and folders of images.
+        top_k: classes per image, an int >= 1 (clipped to the class count).
+        batch_size: images per forward pass.
+        mean, std: the training normalisation, only for a model without
+            preprocessing (see `keras_nest.explain.prepare_images`).
+        class_names: default: the model's own, else the class indices.
+
+    Returns:
+        A list of `Prediction`; an unreadable file gives one with `error`
+        set instead of stopping the others.
+
+    Example:
+
+    >>> import tempfile, keras, keras_nest
+    >>> folder = tempfile.mkdtemp()
+    >>> keras.utils.save_img(os.path.join(folder, "a.png"), np.zeros((20, 20, 3), np.uint8))
+    >>> model = keras_nest.create_model("nest_nano_16", num_classes=3, include_preprocessing=True,
+    ...                                 class_names=["cat", "dog", "fox"])
+    >>> [p.as_json()["top_k"][0][0] in ("cat", "dog", "fox") for p in predict_files(model, folder, top_k=2)]
+    [True]
+    """
+    top_k = check_int("top_k", top_k, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    height, width, channels = model.input_shape[1:]
+    num_classes = model.output_shape[-1]
+    names = _names(model, class_names, num_classes)
+    normalize = _input_map(model, mean, std, channels)
+    files, results = image_files(paths), {}
+    readable = []
+    for path in files:
+        try:
+            readable.append((path, resize_images(read_image(path, channels)[None], (height, width))[0]))
+        except ValueError as error:
+            results[path] = Prediction(path, error=str(error))
+    for start in range(0, len(readable), batch_size):
+        chunk = readable[start:start + batch_size]
+        batch = normalize(np.stack([image for _, image in chunk]).astype(np.float32))
+        probabilities = _probabilities(model, model.predict(batch, verbose=0))
+        for (path, _), row in zip(chunk, probabilities):
+            order = np.argsort(-row)[: min(top_k, num_classes)]
+            results[path] = Prediction(path, tuple((names[c], float(row[c])) for c in order))
+    return [results[path] for path in files]
+
+
+def _names(model, class_names, num_classes):
+    names = class_names if class_names is not None else getattr(model, "class_names", None)
+    if names is None:
+        return [str(c) for c in range(num_classes)]
+    names = [str(n) for n in names]
+    if len(names) != num_classes:
+        raise InvalidValueError(f"class_names has {len(names)} names; the model predicts {num_classes} classes.")
+    return names
+
+
+def _input_map(model, mean, std, channels):
+    """Raw pixels `0..255` to what the model reads."""
+    if getattr(model, "includes_preprocessing", False):
+        return lambda pixels: pixels
+    if mean is None or std is None:
+        raise InvalidValueError("This model takes normalised images and has no preprocessing inside: pass the "
+                                "data set it was trained on (--dataset), or retrain it with keras-nest train, whose "
+                                "models take raw pixels.")
+    mean, std = check_normalization(mean, std, channels)
+    return lambda pixels: (pixels / 255.0 - mean) / std
+
+
+def _probabilities(model, outputs):
+    if isinstance(outputs, dict):
+        raise InvalidTypeError("predict needs a classifier with one output, not a feature pyramid.")
+    outputs = np.asarray(outputs, np.float64)
+    activation = getattr(model, "model_config", {}).get("classifier_activation")
+    if activation == "softmax":
+        return outputs
+    shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
