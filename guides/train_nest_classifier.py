@@ -2,7 +2,7 @@
 Title: Training a NesT image classifier
 Author: keras_nest authors
 Date created: 2026/11/27
-Last modified: 2026/11/27
+Last modified: 2026/11/30
 Description: Build, train, evaluate, save and reuse a NesT classifier on handwritten digits.
 Accelerator: None
 """
@@ -176,9 +176,12 @@ print("loaded size:", info.default_image_size, "mean:", info.mean, "std:", info.
 
 """
 `load_dataset` returns a batched `tf.data.Dataset`, ready for `model.fit`:
-float32 images normalised with the mean and standard deviation above, with the
-grey channel repeated three times, and one-hot labels. The training split is
-reshuffled every epoch. `num_examples` keeps only the first examples of a split
+float32 images with the grey channel repeated three times, and one-hot labels.
+By default the images are normalised with the mean and standard deviation
+above; we ask for raw pixels (`normalize=False`, values in `0..255`) instead,
+because our model will normalise inside, as `keras.applications` models do
+with `include_preprocessing=True`. The training split is reshuffled every
+epoch. `num_examples` keeps only the first examples of a split
 (the fast mode uses it; `None` keeps them all).
 
 The batch size comes from the training recipe, which we look at next.
@@ -187,18 +190,20 @@ The batch size comes from the training recipe, which we look at next.
 recipe = get_recipe("small", epochs=EPOCHS, warmup_epochs=1)
 
 train_ds = load_dataset(
-    "digits", "train", batch_size=recipe.batch_size, num_examples=TRAIN_EXAMPLES
+    "digits", "train", batch_size=recipe.batch_size, num_examples=TRAIN_EXAMPLES, normalize=False
 )
-test_ds = load_dataset("digits", "test", batch_size=128, num_examples=TEST_EXAMPLES)
+test_ds = load_dataset(
+    "digits", "test", batch_size=128, num_examples=TEST_EXAMPLES, normalize=False
+)
 
 images, labels = next(iter(train_ds))
 print("images:", images.shape, images.dtype, "labels:", labels.shape)
 
 """
-A look at a few training images, after undoing the normalisation:
+A look at a few training images:
 """
 
-pixels = np.clip(images.numpy() * np.array(info.std) + np.array(info.mean), 0, 1)
+pixels = images.numpy() / 255.0
 plt.figure(figsize=(8, 2))
 for i in range(8):
     plt.subplot(1, 8, i + 1)
@@ -226,7 +231,10 @@ print(recipe)
 - `make_loss(recipe)` builds a categorical cross-entropy on logits with the
   recipe's label smoothing (hence the one-hot labels).
 
-The recipe also sets the stochastic depth rate, a model argument. With these,
+The recipe also sets the stochastic depth rate, a model argument. The model
+starts with a `preprocessing` layer that holds the data set's mean and
+standard deviation (`include_preprocessing=True`) and keeps the class names,
+so the saved file works on raw images without this notebook. With these,
 training is `compile` and `fit` as with any Keras model.
 
 About `jit_compile`: on a CPU, XLA makes each training step faster, but
@@ -237,7 +245,13 @@ few epochs of this guide it does not, so we leave it off.
 steps_per_epoch = len(train_ds)  # batches per epoch
 
 model = keras_nest.create_model(
-    "nest_nano_16", num_classes=info.num_classes, drop_path_rate=recipe.drop_path_rate
+    "nest_nano_16",
+    num_classes=info.num_classes,
+    drop_path_rate=recipe.drop_path_rate,
+    include_preprocessing=True,
+    pixel_mean=info.mean,
+    pixel_std=info.std,
+    class_names=info.class_names,
 )
 model.compile(
     optimizer=make_optimizer(recipe, steps_per_epoch),
@@ -279,17 +293,17 @@ print("The reloaded model gives the same logits.")
 """
 ## Predicting on new images
 
-For new images, apply the same preprocessing as the data pipeline: scale the
-pixels to `[0, 1]`, then normalise with the data set's mean and standard
-deviation. `load_arrays` gives raw uint8 images, as a camera or a file would.
-(`keras_nest.data.from_arrays` does the same preprocessing inside a `tf.data`
-pipeline.) The model returns logits, so a softmax turns them into
-probabilities.
+The model normalises inside, so new images go in as they come: `load_arrays`
+gives raw uint8 images, as a camera or a file would. The model returns
+logits, so a softmax turns them into probabilities, and the class names
+travel with the model (`reloaded.class_names`). From the command line,
+`keras-nest predict IMAGE... --model-path nest_digits.keras` does the same, and
+`keras-nest export --format onnx` (or `saved_model`, `litert`) writes a copy
+for serving that takes the same raw pixels.
 """
 
 raw = load_arrays("digits", "test", num_examples=8)
-x = (raw["images"] / 255.0 - np.array(info.mean)) / np.array(info.std)
-logits = reloaded.predict(x.astype("float32"), verbose=0)
+logits = reloaded.predict(raw["images"].astype("float32"), verbose=0)
 probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
 predicted = probabilities.argmax(axis=-1)
 
@@ -297,7 +311,7 @@ plt.figure(figsize=(8, 2.2))
 for i in range(8):
     plt.subplot(1, 8, i + 1)
     plt.imshow(raw["images"][i])
-    plt.title(f"{predicted[i]} ({probabilities[i].max():.0%})", fontsize=9)
+    plt.title(f"{reloaded.class_names[predicted[i]]} ({probabilities[i].max():.0%})", fontsize=9)
     plt.axis("off")
 plt.show()
 print("predicted:", predicted.tolist())
@@ -353,8 +367,8 @@ plt.show()
 
 """
 `keras_nest.training.evaluate` scores a saved model on any split of a data set;
-it reads the input size from the model and the normalisation from the data
-set.
+it reads the input size from the model, which (as every model `train` saves)
+takes raw pixels and normalises them itself.
 """
 
 best_path = os.path.join(run_dir, "best.keras")
@@ -366,9 +380,15 @@ outputs, for instance a feature pyramid, by giving its path as `weights`:
 """
 
 trained_pyramid = keras_nest.create_model(
-    "nest_nano_16", num_classes=10, feature_pyramid=True, weights=best_path
+    "nest_nano_16",
+    num_classes=10,
+    feature_pyramid=True,
+    include_preprocessing=True,
+    pixel_mean=info.mean,
+    pixel_std=info.std,
+    weights=best_path,
 )
-maps = trained_pyramid(x[:1].astype("float32"))
+maps = trained_pyramid(raw["images"][:1].astype("float32"))
 print({key: tuple(value.shape) for key, value in maps.items()})
 
 """

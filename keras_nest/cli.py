@@ -197,7 +197,7 @@ def _cmd_predict(args):
 
     model = load_saved_model(args.model_path)
     mean, std, class_names = _input_facts(model, args.model_path, args.dataset)
-    options = _given(args, {"top_k": "top_k", "batch_size": "batch_size"})
+    options = _given(args, {"top_k": "top_k", "batch_size": "batch_size", "crop_pct": "crop_pct"})
     predictions = predict_files(model, args.images, mean=mean, std=std, class_names=class_names, **options)
     for prediction in predictions:
         _print_json(prediction.as_json())
@@ -339,12 +339,14 @@ def _add_predict(commands):
     defaults = _defaults("predict.py", "predict_files")
     predict = commands.add_parser("predict", help="top-k classes of image files, one JSON line per image",
                                   description="`keras-nest predict IMAGE_OR_FOLDER... --model-path P`: images "
-                                  "are resized to the model's input as evaluation does; unreadable files get "
-                                  "an error line and are counted.")
+                                  "are brought to the model's input as evaluation does (--crop-pct); unreadable "
+                                  "files get an error line and are counted.")
     predict.add_argument("images", nargs="+", help="image files and folders of images")
     predict.add_argument("--model-path", required=True, help="a classifier .keras file (e.g. runs/X/best.keras)")
     predict.add_argument("--top-k", type=int, help=f"classes per image (default {defaults['top_k']})")
     predict.add_argument("--batch-size", type=int, help=f"images per batch (default {defaults['batch_size']})")
+    predict.add_argument("--crop-pct", type=float, help=f"evaluation centre crop of the training recipe (default "
+                         f"{defaults['crop_pct']}: resize the whole image; 0.875 for --recipe imagenet)")
     predict.add_argument("--dataset", help="only for a model without preprocessing: its training data set "
                          "(default: from result.json beside it)")
     predict.set_defaults(run=_cmd_predict)

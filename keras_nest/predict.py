@@ -1,10 +1,12 @@
 """`predict_files`: top-k classes of image files from a saved classifier.
 
 What `keras-nest predict` prints, one JSON line per image. Images are
-decoded, resized to the model's input as evaluation resizes them
-(`keras_nest.data.images.resize_images`), and fed as raw pixels to a model
-that normalises inside (every model `keras-nest train` saves); an older
-model without preprocessing needs the `mean` and `std` of its training.
+decoded and brought to the model's input size by the evaluation view of the
+training pipeline (`keras_nest.data.transforms.eval_image`: a plain resize,
+or with `crop_pct < 1` the resize-and-centre-crop of the `imagenet` recipe),
+and fed as raw pixels to a model that normalises inside (every model
+`keras-nest train` saves); an older model without preprocessing needs the
+`mean` and `std` of its training.
 """
 
 import dataclasses
@@ -14,7 +16,8 @@ import pathlib
 import numpy as np
 
 from keras_nest.data.folder import IMAGE_EXTENSIONS
-from keras_nest.data.images import read_image, resize_images
+from keras_nest.data.images import read_image
+from keras_nest.data.transforms import ImageTransform, eval_image
 from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.validation import check_int, check_normalization
 
@@ -59,7 +62,7 @@ def image_files(paths):
     return [str(f) for f in files]
 
 
-def predict_files(model, paths, top_k=5, batch_size=32, mean=None, std=None, class_names=None):
+def predict_files(model, paths, top_k=5, batch_size=32, crop_pct=1.0, mean=None, std=None, class_names=None):
     """Top-k predictions for image files, in the order of `image_files(paths)`.
 
     Args:
@@ -67,6 +70,8 @@ def predict_files(model, paths, top_k=5, batch_size=32, mean=None, std=None, cla
         paths: image files and folders of images.
         top_k: classes per image, an int >= 1 (clipped to the class count).
         batch_size: images per forward pass.
+        crop_pct: the evaluation crop of the recipe the model was trained
+            with (1 for `small` and `cifar`, 0.875 for `imagenet`).
         mean, std: the training normalisation, only for a model without
             preprocessing (see `keras_nest.explain.prepare_images`).
         class_names: default: the model's own, else the class indices.
@@ -91,11 +96,12 @@ def predict_files(model, paths, top_k=5, batch_size=32, mean=None, std=None, cla
     num_classes = model.output_shape[-1]
     names = _names(model, class_names, num_classes)
     normalize = _input_map(model, mean, std, channels)
+    transform = ImageTransform((height, width), channels, crop_pct=crop_pct)
     files, results = image_files(paths), {}
     readable = []
     for path in files:
         try:
-            readable.append((path, resize_images(read_image(path, channels)[None], (height, width))[0]))
+            readable.append((path, eval_image(read_image(path, channels), transform).numpy()))
         except ValueError as error:
             results[path] = Prediction(path, error=str(error))
     for start in range(0, len(readable), batch_size):

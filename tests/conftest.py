@@ -28,3 +28,11 @@ def _reset_keras_state():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def tfds_dir(tmp_path_factory):
+    """A prepared TFDS data directory holding `keras_nest_tiny` (see tfds_fixture.py)."""
+    import tfds_fixture
+
+    return tfds_fixture.prepare(tmp_path_factory.mktemp("tensorflow_datasets"))

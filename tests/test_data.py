@@ -3,7 +3,6 @@
 import ast
 import pathlib
 import sys
-import types
 import warnings
 import zlib
 
@@ -383,7 +382,10 @@ def test_folder_errors(tmp_path):
     with pytest.raises(ValueError, match="No image files"):
         data.load_arrays(f"folder:{tmp_path}")
     (tmp_path / "cats" / "bad.png").write_bytes(b"garbage")
-    with pytest.raises(ValueError, match=r"No readable images.*1 unreadable"):
+    with pytest.raises(ValueError, match=r"Class folder\(s\) \['dogs'\].*hold no training image files"):
+        data.load_arrays(f"folder:{tmp_path}", holdout=0.0)
+    (tmp_path / "dogs" / "bad.jpg").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"No readable images.*2 unreadable"):
         data.load_arrays(f"folder:{tmp_path}", holdout=0.0)
     with pytest.raises(ValueError, match="not a directory"):
         data.load_arrays(f"folder:{tmp_path / 'missing'}")
@@ -402,48 +404,20 @@ def test_tfds_not_installed_says_how_to_get_it(monkeypatch):
     assert "never downloads" in message
 
 
-def _fake_tfds(prepared):
-    """A stand-in for tensorflow_datasets with one small data set."""
-    images = np.arange(5 * 4 * 4 * 3, dtype=np.uint8).reshape(5, 4, 4, 3)
-    labels = np.array([0, 1, 1, 0, 1])
-
-    class Info:
-        supervised_keys = ("image", "label")
-        features = {"image": types.SimpleNamespace(shape=(4, 4, 3)),
-                    "label": types.SimpleNamespace(num_classes=2, names=["no", "yes"])}
-        splits = {"train": types.SimpleNamespace(num_examples=5)} if prepared else {}
-
-    module = types.ModuleType("tensorflow_datasets")
-    module.builder = lambda name, data_dir=None: types.SimpleNamespace(info=Info())
-
-    def load(name, split, data_dir, download, as_supervised):
-        assert download is False and as_supervised
-        if not prepared:
-            raise AssertionError("Dataset not found")
-        return tf.data.Dataset.from_tensor_slices((images, labels))
-
-    module.load = load
-    return module, images, labels
+def test_tfds_not_prepared_says_how_to_get_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"tfds build keras_nest_tiny.*{tmp_path}"):
+        data.load_arrays("tfds:keras_nest_tiny", data_dir=str(tmp_path))
 
 
-def test_tfds_not_prepared_says_how_to_get_it(monkeypatch):
-    module, _, _ = _fake_tfds(prepared=False)
-    monkeypatch.setitem(sys.modules, "tensorflow_datasets", module)
-    with pytest.raises(FileNotFoundError, match="tfds build fake.*/data/here"):
-        data.load_arrays("tfds:fake", data_dir="/data/here")
-
-
-def test_tfds_prepared_data_loads(monkeypatch):
-    module, images, labels = _fake_tfds(prepared=True)
-    monkeypatch.setitem(sys.modules, "tensorflow_datasets", module)
-    arrays = data.load_arrays("tfds:fake", data_dir="/somewhere")
-    np.testing.assert_array_equal(arrays["images"], images)
-    np.testing.assert_array_equal(arrays["labels"], labels)
-    info = data.dataset_info("tfds:fake", data_dir="/somewhere")
-    assert info.class_names == ("no", "yes") and info.num_examples == {"train": 5}
-    x, y = next(iter(data.load_dataset("tfds:fake", batch_size=5, training=False,
-                                       data_dir="/somewhere", image_size=8)))
-    assert x.shape == (5, 8, 8, 3) and y.shape == (5, 2)
+def test_tfds_prepared_data_loads_in_memory(tfds_dir):
+    arrays = data.load_arrays("tfds:keras_nest_tiny", "test", image_size=8, data_dir=tfds_dir)
+    assert arrays["images"].shape == (12, 8, 8, 3) and arrays["images"].dtype == np.uint8
+    np.testing.assert_array_equal(np.bincount(arrays["labels"]), [4, 4, 4])
+    info = data.dataset_info("tfds:keras_nest_tiny", image_size=8, data_dir=tfds_dir)
+    assert info.class_names == ("ant", "bee", "wasp") and info.num_examples == {"train": 40, "test": 12}
+    assert info.image_size is None  # sizes vary
+    with pytest.raises(ValueError, match="differ in size; pass image_size"):
+        data.load_arrays("tfds:keras_nest_tiny", "test", data_dir=tfds_dir)
 
 
 # --- arrays -----------------------------------------------------------------------

@@ -77,6 +77,15 @@ def test_predict_files_resizes_like_evaluation_and_skips_unreadable(saved):
     probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(model(image)))[0]
     assert by_name["b.jpg"].top_k[0] == ("cat dog fox".split()[int(probabilities.argmax())],
                                          pytest.approx(float(probabilities.max()), abs=1e-6))
+    # The imagenet recipe's evaluation view: resize to 16 / 0.875, centre crop.
+    from keras_nest.data.transforms import ImageTransform, eval_image
+
+    cropped = eval_image(read_image(files[2]), ImageTransform((16, 16), crop_pct=0.875)).numpy()
+    expected = keras.ops.convert_to_numpy(keras.ops.softmax(model(cropped[None].astype(np.float32))))[0]
+    got = predict_files(model, [files[2]], top_k=1, crop_pct=0.875)[0].top_k[0]
+    assert got == ("cat dog fox".split()[int(expected.argmax())], pytest.approx(float(expected.max()), abs=1e-6))
+    with pytest.raises(ValueError, match="crop_pct must be"):
+        predict_files(model, [files[2]], crop_pct=1.5)
 
 
 def test_cli_predict_prints_json_lines_from_the_model_alone(saved, capsys):

@@ -229,7 +229,16 @@ def _free_port():
 
 
 @pytest.mark.slow
-def test_multi_worker_training_completes(tmp_path):
+@pytest.mark.parametrize("source", ["digits", "folder"])
+def test_multi_worker_training_completes(tmp_path, source):
+    dataset = "digits"
+    if source == "folder":  # streamed: each worker reads its own share of the files
+        rng = np.random.default_rng(0)
+        for label in ("a", "b"):
+            (tmp_path / "data" / label).mkdir(parents=True)
+            for i in range(40):
+                keras.utils.save_img(tmp_path / "data" / label / f"{i}.png", rng.integers(0, 256, (16, 16, 3)))
+        dataset = f"folder:{tmp_path / 'data'}"
     workers = [f"127.0.0.1:{_free_port()}" for _ in range(2)]
     procs = []
     for index in range(2):
@@ -237,7 +246,8 @@ def test_multi_worker_training_completes(tmp_path):
             {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}))
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "keras_nest.cli", "train", "--strategy", "multiworker", "--epochs", "1",
-             "--train-fraction", "0.2", "--batch-size", "32", "--out", str(tmp_path / "run"),
+             "--dataset", dataset, "--train-fraction", "0.2" if source == "digits" else "1",
+             "--batch-size", "32" if source == "digits" else "8", "--out", str(tmp_path / "run"),
              "--no-export", "--no-tensorboard", "--verbose", "0"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outputs = [p.communicate(timeout=900) for p in procs]

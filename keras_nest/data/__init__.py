@@ -20,6 +20,7 @@ from keras_nest.data.loading import (
     held_out_split,
     load_arrays,
     load_dataset,
+    load_examples,
     real_images,
 )
 from keras_nest.data.shapes import SHAPE_CLASSES, generate_shapes, mask_boxes
@@ -35,6 +36,7 @@ __all__ = [
     "held_out_split",
     "load_arrays",
     "load_dataset",
+    "load_examples",
     "mask_boxes",
     "real_images",
 ]

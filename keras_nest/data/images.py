@@ -182,10 +182,11 @@ def resize_images(images, size):
 
 
 def channel_stats(images):
-    """Per-channel mean and std of an image batch, in `[0, 1]` pixel units.
+    """Per-channel mean and std of images, in `[0, 1]` pixel units.
 
-    Accumulates in float64 chunk by chunk, so large uint8 sets need little
-    extra memory.
+    `images` is one `(N, H, W, C)` array, or an iterable of such batches
+    (any sizes), so large or streamed sets need the memory of one batch.
+    Accumulates in float64.
 
     Example:
 
@@ -193,15 +194,15 @@ def channel_stats(images):
     >>> mean, std
     ((0.5,), (0.5,))
     """
-    scale = 1 / 255 if images.dtype == np.uint8 else 1.0
-    channels = images.shape[-1]
-    total = np.zeros(channels)
-    total_sq = np.zeros(channels)
-    for start in range(0, len(images), 256):
-        chunk = images[start:start + 256].reshape(-1, channels).astype(np.float64) * scale
-        total += chunk.sum(axis=0)
-        total_sq += (chunk * chunk).sum(axis=0)
-    count = images.size // channels
+    batches = (images[i:i + 256] for i in range(0, len(images), 256)) if isinstance(images, np.ndarray) else images
+    total = total_sq = 0.0
+    count = 0
+    for batch in batches:
+        channels = batch.shape[-1]
+        chunk = batch.reshape(-1, channels).astype(np.float64) * (1 / 255 if batch.dtype == np.uint8 else 1.0)
+        total, total_sq, count = total + chunk.sum(axis=0), total_sq + (chunk * chunk).sum(axis=0), count + len(chunk)
+    if not count:
+        raise InvalidValueError("No pixels to measure the channel statistics on.")
     mean = total / count
     std = np.sqrt(np.maximum(total_sq / count - mean * mean, 0))
     # A constant channel would divide by zero; leave it unscaled instead.

@@ -18,8 +18,9 @@ import reprlib
 import numpy as np
 
 from keras_nest.data import arrays, cluttered_digits, digits, folder, shapes_dataset, tfds_source
+from keras_nest.data.examples import ArrayExamples, StreamedExamples
 from keras_nest.data.images import check_channels, check_image_size, to_signed_unit
-from keras_nest.data.pipeline import make_dataset
+from keras_nest.data.transforms import ImageTransform
 from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.validation import check_bool, check_int
 
@@ -35,10 +36,12 @@ def load_dataset(name, split="train", image_size=None, batch_size=32, training=N
     Images are float32 `(batch, height, width, channels)`, normalised with
     the data set's per-channel `mean` and `std` (see `dataset_info`; the
     values for `digits` and `shapes` are constants of their modules); labels
-    are one-hot float32 `(batch, num_classes)`. The examples are cached and
-    prefetched; in training mode they are shuffled, and reshuffled every
-    epoch, under `seed`: the same seed (and the same TensorFlow global seed,
-    which TF mixes in) gives the same sequence of batches. Without training
+    are one-hot float32 `(batch, num_classes)`. In-memory sets are cached;
+    `folder:` and `tfds:` sets are streamed (decoded in the pipeline, never
+    all in memory; `keras_nest.data.streaming`). Batches are prefetched; in
+    training mode they are shuffled, and reshuffled every epoch, under
+    `seed`: the same seed (and the same TensorFlow global seed, which TF
+    mixes in) gives the same sequence of batches. Without training
     the order is that of `load_arrays`, so its boxes and masks line up.
 
     Args:
@@ -90,16 +93,33 @@ def load_dataset(name, split="train", image_size=None, batch_size=32, training=N
     drop_remainder = check_bool("drop_remainder", drop_remainder)
     if not check_bool("normalize", normalize) and (mean is not None or std is not None):
         raise InvalidValueError("normalize=False keeps raw pixels; mean and std would be ignored, so leave them out.")
-    data, info = _load(name, split, image_size, num_examples, channels, options)
     if training is None:
-        training = split.split("[")[0] == "train"
-    return make_dataset(
-        data["images"], data["labels"], info.num_classes,
-        mean=None if not normalize else info.mean if mean is None else mean,
-        std=None if not normalize else info.std if std is None else std,
-        batch_size=batch_size, training=training, seed=seed,
-        drop_remainder=drop_remainder,
-    )
+        training = isinstance(split, str) and split.split("[")[0] == "train"
+    examples, info = _examples(name, split, image_size, num_examples, channels, options)
+    pick = lambda given, own: None if not normalize else own if given is None else given  # noqa: E731
+    return examples.dataset(info.num_classes, batch_size, training=training, seed=seed,
+                            drop_remainder=drop_remainder, mean=pick(mean, info.mean), std=pick(std, info.std))
+
+
+def load_examples(name, split="train", image_size=None, channels=3, train_crop_min_area=1.0, crop_pct=1.0,
+                  **options):
+    """A split's examples for a training loop: `ArrayExamples`, or `StreamedExamples` for streamed sources.
+
+    Nothing is decoded for a streamed source (`folder:`, `tfds:`); its images become
+    pixels in the pipeline, with the ImageNet-style crops given here
+    (`keras_nest.data.transforms`).
+
+    Returns:
+        `(examples, info)`.
+
+    Example:
+
+    >>> examples, info = load_examples("digits", "test", image_size=16)
+    >>> len(examples), examples.streamed, info.num_classes
+    (360, False, 10)
+    """
+    crops = {"train_crop_min_area": train_crop_min_area, "crop_pct": crop_pct}
+    return _examples(name, split, image_size, None, channels, options, crops)
 
 
 def load_arrays(name, split="train", image_size=None, num_examples=None, channels=3, **options):
@@ -213,15 +233,34 @@ def from_arrays(x, y, num_classes=None, *, batch_size=32, training=False, seed=0
     )
 
 
-def _load(name, split, image_size, num_examples, channels, options, with_info=True):
-    source, arg, label = _resolve(name)
-    _check_options(label, source, options)
+def _examples(name, split, image_size, num_examples, channels, options, crops=None):
+    source, arg, _ = _resolve(name)
+    if not hasattr(source, "stream"):  # decoded in memory
+        data, info = _load(name, split, image_size, num_examples, channels, options)
+        return ArrayExamples(data["images"], data["labels"]), info
+    _check_split(source, split, repr(name))
+    _check_options(repr(name), source, options)
+    channels = _channels(source, channels)
+    if num_examples is not None:
+        num_examples = check_int("num_examples", num_examples, minimum=1)
+    files, size = source.stream(arg, split, check_image_size(image_size), channels, num_examples, **options)
+    info = source.info(arg, size, channels, **options)
+    return StreamedExamples(files, ImageTransform(size, channels, **(crops or {}))), info
+
+
+def _check_split(source, split, label):
     if not isinstance(split, str):
         raise InvalidTypeError(f"split must be a split name (a str), got {split!r} ({type(split).__name__}).")
     if source.SPLITS is not None and split not in source.SPLITS:
         raise InvalidValueError(
             f"Unknown split {split!r} for {label}; valid splits: {', '.join(source.SPLITS)}."
         )
+
+
+def _load(name, split, image_size, num_examples, channels, options, with_info=True):
+    source, arg, label = _resolve(name)
+    _check_options(label, source, options)
+    _check_split(source, split, label)
     size = check_image_size(image_size)
     channels = _channels(source, channels)
     if num_examples is not None:

@@ -69,15 +69,7 @@ def make_dataset(images, labels, num_classes, mean=None, std=None, batch_size=32
             "leaves no batch at all; use a batch_size <= the number of examples or "
             "drop_remainder=False."
         )
-    scale = 1 / 255 if images.dtype == np.uint8 else 1.0
-    # Folding the [0, 1] scaling into the affine map saves one op per pixel.
-    multiplier = tf.constant(scale / std, tf.float32)
-    offset = tf.constant(mean / std, tf.float32)
-
-    def prepare(x, y):
-        x = tf.cast(x, tf.float32) * multiplier - offset
-        return x, tf.one_hot(y, num_classes, dtype=tf.float32)
-
+    prepare = batch_preparer(num_classes, mean, std, uint8=images.dtype == np.uint8)
     if epochs is not None:
         return _epoch_batches(images, labels, prepare, batch_size, seed, epochs, drop_remainder)
     # Caching the raw uint8 examples (before the float conversion) keeps the
@@ -88,6 +80,30 @@ def make_dataset(images, labels, num_classes, mean=None, std=None, batch_size=32
     ds = ds.batch(int(batch_size), drop_remainder=drop_remainder)
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def batch_preparer(num_classes, mean, std, uint8=True):
+    """`prepare(images, labels)` for batches: float32 `(x - mean) / std` (`x` in `[0, 1]`) and one-hot labels.
+
+    `mean` and `std` come from `checked_normalization`; uint8 pixels are
+    divided by 255, floats are taken as `[0, 1]`.
+    """
+    # Folding the [0, 1] scaling into the affine map saves one op per pixel.
+    multiplier = tf.constant((1 / 255 if uint8 else 1.0) / std, tf.float32)
+    offset = tf.constant(mean / std, tf.float32)
+
+    def prepare(x, y):
+        x = tf.cast(x, tf.float32) * multiplier - offset
+        return x, tf.one_hot(y, num_classes, dtype=tf.float32)
+
+    return prepare
+
+
+def checked_normalization(mean, std, channels):
+    """`(mean, std)` per channel, or the pair that keeps raw `0..255` pixels when both are `None`."""
+    if mean is None and std is None:  # x * 255 / 255 - 0
+        return np.float32(0.0), np.float32(1 / 255)
+    return check_normalization(mean, std, channels)
 
 
 def _epoch_batches(images, labels, prepare, batch_size, seed, epochs, drop_remainder):
@@ -135,7 +151,5 @@ def _check_arrays(images, labels, num_classes, mean, std):
             f"labels must be in 0..{num_classes - 1} for num_classes={num_classes}, got values "
             f"in [{low}, {high}]."
         )
-    if mean is None and std is None:  # raw pixels: x * 255 / 255 - 0 keeps them in 0..255
-        return images, labels, num_classes, np.float32(0.0), np.float32(1 / 255)
-    mean, std = check_normalization(mean, std, images.shape[-1])
+    mean, std = checked_normalization(mean, std, images.shape[-1])
     return images, labels, num_classes, mean, std

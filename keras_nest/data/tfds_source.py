@@ -6,11 +6,17 @@ a FileNotFoundError, say how to get them. The data directory is the
 `data_dir` option, else `$TFDS_DATA_DIR`, else `~/tensorflow_datasets`.
 
 Any image-classification set with supervised keys works (`tfds:cifar10`,
-`tfds:mnist`, ...); `split` takes TFDS split syntax (`"train[:10%]"`).
-Normalisation uses the per-channel mean and std of up to the first 10,000
-train images at the requested size.
+`tfds:mnist`, `tfds:imagenet2012`, ...); `split` takes TFDS split syntax
+(`"train[:10%]"`). `load_dataset` and training stream the records
+(`TfdsRecords`): the encoded images are read from the prepared files and
+decoded in the pipeline, never all in memory; only the labels are read up
+front, once per process, without decoding an image. `load_arrays` decodes a
+split into memory (for small sets). Normalisation uses the per-channel mean
+and std of up to the first 10,000 train images at the requested size (at
+their own size when none is given), accumulated batch by batch.
 """
 
+import dataclasses
 import functools
 import os
 
@@ -20,11 +26,13 @@ import tensorflow as tf
 from keras_nest.data.images import channel_stats, convert_channels, read_only
 from keras_nest.data.info import DatasetInfo
 from keras_nest.data.labels import check_labels
+from keras_nest.data.streaming import shard_indices
 from keras_nest.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 
 SPLITS = None  # whatever the TFDS builder has
 OPTIONS = frozenset({"data_dir"})
 _STATS_EXAMPLES = 10_000
+_SHUFFLE_RECORDS = 2048  # encoded images held to shuffle a training pass (~0.2 GB for ImageNet JPEGs)
 
 
 def _how_to_get(name, data_dir):
@@ -77,7 +85,9 @@ def _check_data_dir(data_dir):
             f"data_dir must be a folder path (str or os.PathLike) or None, got {data_dir!r} "
             f"({type(data_dir).__name__})."
         )
-    return None if data_dir is None else os.fspath(data_dir)
+    if data_dir is None:  # read now: TFDS itself reads the variable only when it is imported
+        return os.environ.get("TFDS_DATA_DIR") or None
+    return os.fspath(data_dir)
 
 
 def info(arg, image_size, channels, data_dir=None):
@@ -108,21 +118,136 @@ def load(arg, split, image_size, channels, num_examples=None, data_dir=None):
 
 @functools.lru_cache(maxsize=4)
 def _train_stats(name, image_size, channels, data_dir):
-    data = _load(name, "train", image_size, channels, _STATS_EXAMPLES, data_dir)
-    return channel_stats(data["images"])
+    tfds, builder = _builder(name, data_dir)
+    image_key, label_key = _keys(builder)
+    ds = _read(tfds, name, "train", data_dir, {image_key: tfds.decode.SkipDecoding()}).take(_STATS_EXAMPLES)
+
+    def pixels(example):
+        image = tf.io.decode_image(example[image_key], channels=channels, expand_animations=False)
+        if image_size is None:
+            return tf.reshape(image, [-1, channels])
+        resized = tf.image.resize(tf.cast(image, tf.float32), image_size, method="bilinear", antialias=True)
+        return tf.reshape(tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8), [-1, channels])
+
+    batches = ds.map(pixels, num_parallel_calls=tf.data.AUTOTUNE).as_numpy_iterator()
+    return channel_stats(batches)
+
+
+@dataclasses.dataclass(frozen=True)
+class TfdsRecords:
+    """Examples of a prepared TFDS split, by position, with their labels; decoded only when streamed.
+
+    Attributes:
+        name, split, data_dir: what `tfds.load` reads.
+        positions: int64 positions of the kept examples in the split, ascending.
+        labels: their labels.
+    """
+
+    name: str
+    split: str
+    data_dir: str
+    positions: np.ndarray
+    labels: np.ndarray
+
+    @property
+    def root(self):
+        return f"tfds:{self.name}[{self.split}]"
+
+    def __len__(self):
+        return len(self.positions)
+
+    def subset(self, indices):
+        """The examples at `indices` (kept in storage order: records are read sequentially)."""
+        indices = np.sort(np.asarray(indices, np.int64))
+        return dataclasses.replace(self, positions=self.positions[indices], labels=self.labels[indices])
+
+    def shard(self, count, index):
+        """One worker's share of the examples (every worker reads the records, each decodes its own)."""
+        return self.subset(shard_indices(len(self), count, index))
+
+    def records(self, epoch, training, seed):
+        """`(encoded image, label, position)` of the kept examples; a seeded shuffle buffer when training."""
+        tfds, builder = _builder(self.name, self.data_dir)
+        image_key, label_key = _keys(builder)
+        total = int(self.positions.max()) + 1
+        keep = np.zeros(total, bool)
+        keep[self.positions] = True
+        keep = tf.constant(keep)
+        ds = _read(tfds, self.name, self.split, self.data_dir, {image_key: tfds.decode.SkipDecoding()}).take(total)
+        ds = ds.enumerate().filter(lambda i, example: keep[i])
+        ds = ds.map(lambda i, example: (example[image_key], tf.cast(example[label_key], tf.int64), i))
+        return _window_shuffle(ds, tf.stack([tf.constant(seed, tf.int64), epoch])) if training else ds
+
+
+def _window_shuffle(ds, seed):
+    """Shuffles records within windows of `_SHUFFLE_RECORDS`, the windows shifted per pass; stateless.
+
+    Records are read in storage order (TFDS shuffled them when preparing), so
+    only a window of encoded images is held. Each pass draws its own shift of
+    the window boundaries and its own order inside every window from `seed`
+    (the run's seed and the pass), so a resumed run reads what the
+    uninterrupted one read.
+    """
+    shift = tf.random.stateless_uniform([], seed=seed, maxval=_SHUFFLE_RECORDS, dtype=tf.int64)
+    ds = ds.skip(shift).concatenate(ds.take(shift))
+
+    def mix(window, batch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(tf.shape(batch[1])[0]), seed=tf.stack([seed[0] * 100_003 + seed[1], window]))
+        return tuple(tf.gather(part, order) for part in batch)
+
+    return ds.batch(_SHUFFLE_RECORDS).enumerate().map(mix).unbatch()
+
+
+def stream(arg, split, image_size, channels, num_examples=None, data_dir=None):
+    """The split's `TfdsRecords` and the size to decode to (the native one if `image_size` is None).
+
+    Raises:
+        ValueError: `image_size` is None and the images have no fixed size.
+    """
+    data_dir = _check_data_dir(data_dir)
+    labels = _labels(arg, split, data_dir)
+    if num_examples is not None:
+        labels = labels[:num_examples]
+    records = TfdsRecords(arg, split, data_dir, np.arange(len(labels), dtype=np.int64), labels)
+    if image_size is None:
+        _, builder = _builder(arg, data_dir)
+        shape = builder.info.features[_keys(builder)[0]].shape
+        if None in shape[:2]:
+            raise InvalidValueError(f"Images of 'tfds:{arg}' differ in size; pass image_size to resize them.")
+        image_size = tuple(shape[:2])
+    return records, tuple(image_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _labels(name, split, data_dir):
+    """Every label of a split, read once without decoding an image."""
+    tfds, builder = _builder(name, data_dir)
+    image_key, label_key = _keys(builder)
+    ds = _read(tfds, name, split, data_dir, {image_key: tfds.decode.SkipDecoding()})
+    labels = [batch for batch in ds.map(lambda example: example[label_key]).batch(65_536).as_numpy_iterator()]
+    if not labels:
+        raise InvalidValueError(f"Split {split!r} of 'tfds:{name}' is empty.")
+    num_classes = int(builder.info.features[label_key].num_classes)
+    return read_only({"labels": check_labels(np.concatenate(labels), num_classes=num_classes)[0]})["labels"]
+
+
+def _read(tfds, name, split, data_dir, decoders=None):
+    """`tfds.load` of a split as example dicts, in storage order, never downloading."""
+    try:
+        return tfds.load(name, split=split, data_dir=data_dir, download=False, shuffle_files=False,
+                         decoders=decoders)
+    except Exception as err:  # noqa: BLE001 - TFDS raises many types here
+        raise FileNotFoundError(
+            f"Could not read split {split!r} of TFDS data set {name!r} ({err}). {_how_to_get(name, data_dir)}"
+        ) from err
 
 
 @functools.lru_cache(maxsize=4)
 def _load(name, split, image_size, channels, num_examples, data_dir):
     tfds, builder = _builder(name, data_dir)
-    _, label_key = _keys(builder)
-    try:
-        ds = tfds.load(name, split=split, data_dir=data_dir, download=False, as_supervised=True)
-    except Exception as err:  # noqa: BLE001
-        raise FileNotFoundError(
-            f"Could not read split {split!r} of TFDS data set {name!r} ({err}). "
-            f"{_how_to_get(name, data_dir)}"
-        ) from err
+    image_key, label_key = _keys(builder)
+    ds = _read(tfds, name, split, data_dir).map(lambda example: (example[image_key], example[label_key]))
     if num_examples is not None:
         ds = ds.take(num_examples)
     if image_size is not None:

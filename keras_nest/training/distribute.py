@@ -114,16 +114,32 @@ def set_precision(precision):
     return precision
 
 
-def distribute_dataset(ds, strategy):
-    """Sets the sharding a strategy needs on an in-memory `tf.data.Dataset`."""
+def distribute_dataset(ds, strategy, sharded=False):
+    """Sets the sharding a strategy needs on a `tf.data.Dataset`.
+
+    `sharded`: the pipeline already reads only this worker's files
+    (`worker_shard`), so tf.distribute must not shard it again; otherwise
+    (in-memory data, which has no files to shard by) it shards by element.
+    """
     import tensorflow as tf
 
     if strategy.num_replicas_in_sync > 1 or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         options = tf.data.Options()
-        # In-memory data has no files to shard by: shard by element instead.
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        policy = tf.data.experimental.AutoShardPolicy
+        options.experimental_distribute.auto_shard_policy = policy.OFF if sharded else policy.DATA
         ds = ds.with_options(options)
     return ds
+
+
+def worker_shard(strategy):
+    """`(workers, this worker's index)`: how a file-based source splits its files across workers."""
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return 1, 0
+    resolver = strategy.cluster_resolver
+    workers = len(resolver.cluster_spec().as_dict().get("worker", [])) or 1
+    return workers, int(resolver.task_id or 0)
 
 
 def prebuild_for_multiworker(net, strategy, num_classes):

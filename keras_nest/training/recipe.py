@@ -5,7 +5,11 @@ The `imagenet` and `cifar` presets are the official configs
 weight decay 0.05 on every variable but the position embeddings, lr =
 base x batch / 256 with linear warmup then cosine decay to 0, label smoothing
 0.1, RandAugment (2 ops, magnitude 9), MixUp 0.8 or CutMix 1.0 (one of the
-two, drawn per batch), random erasing 0.25. `small` is ours, tuned for the
+two, drawn per batch), random erasing 0.25; images streamed from files are
+cropped as the official ImageNet pipeline does (random-resized-crop of
+5-100% of the area for training, resize to size / 0.875 and centre crop for
+evaluation; `keras_nest.data.transforms`; `cifar` and `small` resize whole
+images, in-memory sets are already at size). `small` is ours, tuned for the
 built-in 8x8 digits and 32/64-px shapes on two CPU cores: a higher base rate,
 a short warmup and lighter augmentation, since tiny data sets trained for a
 few epochs underfit under the full regularisation.
@@ -38,6 +42,9 @@ class Recipe:
     cutmix_alpha: float = 1.0  # 0 turns CutMix off
     random_erasing: float = 0.25  # probability; 0 turns it off
     horizontal_flip: bool = True
+    # Images read from files (folder:): random-resized-crop area and evaluation centre crop (1 = plain resize).
+    train_crop_min_area: float = 0.05
+    crop_pct: float = 0.875
     drop_path_rate: float = None  # None keeps the model's own rate
     no_weight_decay: tuple = ("pos_embedding",)
 
@@ -58,6 +65,8 @@ class Recipe:
             "mixup_alpha": (0.0, None, True, True),
             "cutmix_alpha": (0.0, None, True, True),
             "random_erasing": (0.0, 1.0, True, True),
+            "train_crop_min_area": (0.0, 1.0, False, True),
+            "crop_pct": (0.0, 1.0, False, True),
         }
         for name, minimum in ints.items():
             object.__setattr__(self, name, check_int(f"Recipe field {name}", getattr(self, name), minimum))
@@ -80,7 +89,8 @@ class Recipe:
 
 RECIPES = {
     "imagenet": Recipe(name="imagenet", epochs=300, batch_size=1024, warmup_epochs=20),
-    "cifar": Recipe(name="cifar", epochs=300, batch_size=384, warmup_epochs=5),
+    "cifar": Recipe(name="cifar", epochs=300, batch_size=384, warmup_epochs=5, train_crop_min_area=1.0,
+                    crop_pct=1.0),
     "small": Recipe(
         name="small",
         epochs=15,
@@ -93,6 +103,8 @@ RECIPES = {
         cutmix_alpha=0.0,
         random_erasing=0.0,
         horizontal_flip=False,  # digits are not mirror-symmetric
+        train_crop_min_area=1.0,
+        crop_pct=1.0,
         drop_path_rate=0.05,
     ),
 }

@@ -19,17 +19,18 @@ the uninterrupted run, so without augmentation a resumed run ends with the
 same weights as one that never stopped.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import math
 import os
 import time
+import warnings
 
 import keras
 import numpy as np
 
-from keras_nest.data import dataset_info, dataset_slug, load_arrays
-from keras_nest.data.pipeline import make_dataset
+from keras_nest.data import dataset_info, dataset_slug, load_dataset, load_examples
 from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.export import export_model
 from keras_nest.models import count_macs, create_model, load_saved_model, preset_config
@@ -41,6 +42,7 @@ from keras_nest.training.distribute import (
     resolve_jit_compile,
     resolve_strategy,
     set_precision,
+    worker_shard,
 )
 from keras_nest.training.plots import plot_history
 from keras_nest.training.recipe import Recipe, get_recipe, make_loss, make_optimizer
@@ -244,8 +246,10 @@ class _Data:
 def _run(run, spec, recipe, source, options, start):
     size = spec.image_size or tuple(preset_config(spec.model, **spec.model_overrides)[1]["input_shape"][:2])
     spec = dataclasses.replace(spec, image_size=size)  # stored resolved, so resuming may name it
-    info = dataset_info(source, image_size=size)
+    # The strategy first: a multi-worker one must configure TensorFlow before any op runs (reading a
+    # streamed source's statistics decodes images).
     strategy = resolve_strategy(options.strategy, tpu=options.tpu)
+    info = dataset_info(source, image_size=size)
     with strategy.scope():  # built before any data is read, so a bad size or config fails at once
         net = _build_model(spec, recipe, size, info)
     jit = resolve_jit_compile(options.jit_compile, strategy, macs_per_step=count_macs(net) * recipe.batch_size)
@@ -292,31 +296,28 @@ def _build_model(spec, recipe, size, info):
 
 
 def _make_data(source, spec, recipe, size, info, strategy, first_epoch):
-    train_arrays, val_arrays = _train_and_validation(source, size, spec.validation_fraction, info)
-    test_arrays = load_arrays(source, info.held_out_split, image_size=size)
-    keep, _ = _stratified_split(train_arrays["labels"], spec.train_fraction, spec.seed, "train_fraction")
+    crops = {"train_crop_min_area": recipe.train_crop_min_area, "crop_pct": recipe.crop_pct}
+    train, validation = _train_and_validation(source, size, spec.validation_fraction, info, crops)
+    test, _ = load_examples(source, info.held_out_split, image_size=size, **crops)
+    keep, _ = _stratified_split(train.labels, spec.train_fraction, spec.seed, "train_fraction")
+    train = train.subset(keep)
     replicas = strategy.num_replicas_in_sync
     drop = replicas > 1 and len(keep) >= recipe.batch_size
     steps = len(keep) // recipe.batch_size if drop else math.ceil(len(keep) / recipe.batch_size)
     # Raw pixels throughout: the model normalises inside.
-    train_ds = make_dataset(
-        train_arrays["images"][keep], train_arrays["labels"][keep], info.num_classes,
-        batch_size=recipe.batch_size, training=True, seed=spec.seed,
-        drop_remainder=drop, epochs=(first_epoch, recipe.epochs),
-    )
+    train_ds = train.shard(*worker_shard(strategy)).dataset(
+        info.num_classes, recipe.batch_size, training=True, seed=spec.seed, epochs=(first_epoch, recipe.epochs),
+        drop_remainder=drop)
     augment = make_augmenter(recipe, info.mean, info.std, seed=spec.seed)
     if augment is not None:
         import tensorflow as tf
 
         train_ds = train_ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-    val_ds, test_ds = (
-        distribute_dataset(make_dataset(arrays["images"], arrays["labels"], info.num_classes,
-                                        batch_size=recipe.batch_size), strategy)
-        for arrays in (val_arrays, test_arrays)
-    )
-    return _Data(train=distribute_dataset(train_ds, strategy), validation=val_ds, test=test_ds,
-                 steps_per_epoch=steps, num_train=len(keep), num_validation=len(val_arrays["labels"]),
-                 num_test=len(test_arrays["labels"]))
+    val_ds, test_ds = (distribute_dataset(examples.dataset(info.num_classes, recipe.batch_size), strategy,
+                                          sharded=False) for examples in (validation, test))
+    return _Data(train=distribute_dataset(train_ds, strategy, sharded=train.streamed), validation=val_ds,
+                 test=test_ds, steps_per_epoch=steps, num_train=len(keep), num_validation=len(validation),
+                 num_test=len(test))
 
 
 def _restore(run, net, optimizer, steps_per_epoch):
@@ -360,12 +361,27 @@ def _fit(run, net, recipe, data, options):
         callbacks.append(keras.callbacks.TensorBoard(run.file("tensorboard")))
     callbacks.extend(options.callbacks)
     if run.state.epoch < recipe.epochs:
-        net.fit(
-            data.train, validation_data=data.validation, epochs=recipe.epochs, initial_epoch=run.state.epoch,
-            steps_per_epoch=data.steps_per_epoch, callbacks=callbacks, verbose=options.verbose,
-            shuffle=False,  # the dataset orders each epoch itself
-        )
+        with _unknown_length_quiet():
+            net.fit(
+                data.train, validation_data=data.validation, epochs=recipe.epochs, initial_epoch=run.state.epoch,
+                steps_per_epoch=data.steps_per_epoch, callbacks=callbacks, verbose=options.verbose,
+                shuffle=False,  # the dataset orders each epoch itself
+            )
     return guard
+
+
+@contextlib.contextmanager
+def _unknown_length_quiet():
+    """Silences Keras' "input ran out of data" at the end of a streamed evaluation pass.
+
+    A streamed split's length is unknown until a pass ends (skipped files are
+    only found by reading them), and Keras warns when such a pass ends. The
+    training streams never end (files) or hold exactly `steps_per_epoch *
+    epochs` batches (arrays), so the warning has nothing else to say here.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        yield
 
 
 def _divergence_message(where, run):
@@ -424,7 +440,8 @@ def _metrics(num_classes):
 def _test_scores(model, ds, num_classes):
     """`test_accuracy`, `test_loss` and, with more than 5 classes, `test_top5_accuracy`."""
     model.compile(loss=_evaluation_loss(), metrics=_metrics(num_classes))
-    scores = model.evaluate(ds, verbose=0, return_dict=True)
+    with _unknown_length_quiet():
+        scores = model.evaluate(ds, verbose=0, return_dict=True)
     result = {"test_accuracy": float(scores["accuracy"]), "test_loss": float(scores["loss"])}
     if "top5_accuracy" in scores:
         result["test_top5_accuracy"] = float(scores["top5_accuracy"])
@@ -445,20 +462,19 @@ def _stratified_split(labels, fraction, seed, name):
     return keep, np.setdiff1d(np.arange(len(labels)), keep)
 
 
-def _train_and_validation(dataset, size, validation_fraction, info):
-    """Training arrays and validation arrays (for picking the best epoch).
+def _train_and_validation(dataset, size, validation_fraction, info, crops):
+    """Training examples and validation examples (for picking the best epoch).
 
     The test split is never used to pick a checkpoint: a data set's own
     validation split is used when it has one, else a stratified
-    `validation_fraction` of the training split is held out.
+    `validation_fraction` of the training split is held out (by label, so
+    streamed files are not read to choose it).
     """
-    train = load_arrays(dataset, "train", image_size=size)
+    train, _ = load_examples(dataset, "train", image_size=size, **crops)
     if "validation" in info.num_examples and info.held_out_split != "validation":
-        return train, load_arrays(dataset, "validation", image_size=size)
-    held, rest = _stratified_split(train["labels"], validation_fraction, VALIDATION_SPLIT_SEED,
-                                   "validation_fraction")
-    pick = lambda idx: {"images": train["images"][idx], "labels": train["labels"][idx]}  # noqa: E731
-    return pick(rest), pick(held)
+        return train, load_examples(dataset, "validation", image_size=size, **crops)[0]
+    held, rest = _stratified_split(train.labels, validation_fraction, VALIDATION_SPLIT_SEED, "validation_fraction")
+    return train.subset(rest), train.subset(held)
 
 
 def evaluate(model_path, dataset, split=None, batch_size=128):
@@ -476,9 +492,8 @@ def evaluate(model_path, dataset, split=None, batch_size=128):
         raise InvalidValueError(
             f"The model predicts {model.output_shape[-1]} classes but {dataset!r} has {info.num_classes}."
         )
-    arrays = load_arrays(dataset, split, image_size=size)
     raw = getattr(model, "includes_preprocessing", False)
-    ds = make_dataset(arrays["images"], arrays["labels"], info.num_classes, mean=None if raw else info.mean,
-                      std=None if raw else info.std, batch_size=batch_size)
+    ds = load_dataset(dataset, split, image_size=size, batch_size=batch_size, training=False, normalize=not raw)
+    examples, _ = load_examples(dataset, split, image_size=size)
     return {"model_path": model_path, "dataset": dataset, "split": split,
-            **_test_scores(model, ds, info.num_classes), "examples": int(len(arrays["labels"]))}
+            **_test_scores(model, ds, info.num_classes), "examples": len(examples)}
