@@ -2,8 +2,9 @@
 
 What `keras-nest predict` prints, one JSON line per image. Images are
 decoded and brought to the model's input size by the evaluation view of the
-training pipeline (`keras_nest.data.transforms.eval_image`: a plain resize,
-or with `crop_pct < 1` the resize-and-centre-crop of the `imagenet` recipe),
+training pipeline (`keras_nest.data.transforms.eval_image` with the model's
+`crop_pct`: a plain resize, or the resize-and-centre-crop of the `imagenet`
+recipe),
 and fed as raw pixels to a model that normalises inside (every model
 `keras-nest train` saves); an older model without preprocessing needs the
 `mean` and `std` of its training.
@@ -15,7 +16,7 @@ import pathlib
 
 import numpy as np
 
-from keras_nest.data.folder import IMAGE_EXTENSIONS
+from keras_nest.data.folder import IMAGE_EXTENSIONS, image_files_in
 from keras_nest.data.images import read_image
 from keras_nest.data.transforms import ImageTransform, eval_image
 from keras_nest.errors import InvalidTypeError, InvalidValueError
@@ -49,7 +50,7 @@ def image_files(paths):
     files = []
     for path in map(pathlib.Path, paths):
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            found = image_files_in(path)
             if not found:
                 raise InvalidValueError(f"No image files ({', '.join(IMAGE_EXTENSIONS)}) in {str(path)!r}.")
             files.extend(found)
@@ -62,7 +63,7 @@ def image_files(paths):
     return [str(f) for f in files]
 
 
-def predict_files(model, paths, top_k=5, batch_size=32, crop_pct=1.0, mean=None, std=None, class_names=None):
+def predict_files(model, paths, top_k=5, batch_size=32, crop_pct=None, mean=None, std=None, class_names=None):
     """Top-k predictions for image files, in the order of `image_files(paths)`.
 
     Args:
@@ -70,8 +71,9 @@ def predict_files(model, paths, top_k=5, batch_size=32, crop_pct=1.0, mean=None,
         paths: image files and folders of images.
         top_k: classes per image, an int >= 1 (clipped to the class count).
         batch_size: images per forward pass.
-        crop_pct: the evaluation crop of the recipe the model was trained
-            with (1 for `small` and `cifar`, 0.875 for `imagenet`).
+        crop_pct: the evaluation crop, in `(0, 1]`; default the model's own
+            (`model.crop_pct`: what its training recipe evaluated with, 1
+            for `small` and `cifar`, 0.875 for `imagenet`).
         mean, std: the training normalisation, only for a model without
             preprocessing (see `keras_nest.explain.prepare_images`).
         class_names: default: the model's own, else the class indices.
@@ -96,19 +98,22 @@ def predict_files(model, paths, top_k=5, batch_size=32, crop_pct=1.0, mean=None,
     num_classes = model.output_shape[-1]
     names = _names(model, class_names, num_classes)
     normalize = _input_map(model, mean, std, channels)
+    if crop_pct is None:
+        crop_pct = getattr(model, "crop_pct", 1.0)
     transform = ImageTransform((height, width), channels, crop_pct=crop_pct)
     files, results = image_files(paths), {}
-    readable = []
-    for path in files:
-        try:
-            readable.append((path, eval_image(read_image(path, channels), transform).numpy()))
-        except ValueError as error:
-            results[path] = Prediction(path, error=str(error))
-    for start in range(0, len(readable), batch_size):
-        chunk = readable[start:start + batch_size]
-        batch = normalize(np.stack([image for _, image in chunk]).astype(np.float32))
+    for start in range(0, len(files), batch_size):  # decoded a batch at a time: memory does not grow with the files
+        readable = []
+        for path in files[start:start + batch_size]:
+            try:
+                readable.append((path, eval_image(read_image(path, channels), transform).numpy()))
+            except ValueError as error:
+                results[path] = Prediction(path, error=str(error))
+        if not readable:
+            continue
+        batch = normalize(np.stack([image for _, image in readable]).astype(np.float32))
         probabilities = _probabilities(model, model.predict(batch, verbose=0))
-        for (path, _), row in zip(chunk, probabilities):
+        for (path, _), row in zip(readable, probabilities):
             order = np.argsort(-row)[: min(top_k, num_classes)]
             results[path] = Prediction(path, tuple((names[c], float(row[c])) for c in order))
     return [results[path] for path in files]

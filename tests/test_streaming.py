@@ -78,15 +78,59 @@ def test_epoch_stream_resumes_with_the_same_files(messy):
     files = data.folder.file_lists(str(messy))[1]["train"]
     transform = ImageTransform((16, 16), train_crop_min_area=0.3)
 
-    def labels(first, batches):
-        ds = file_dataset(files, 3, transform, batch_size=4, training=True, seed=5, first_epoch=first)
-        return [(x.numpy(), y.numpy()) for x, y in ds.take(batches)]
+    def batches(first, count):
+        ds = file_dataset(files, 3, transform, batch_size=6, training=True, seed=5, first_epoch=first)
+        return [(x.numpy(), y.numpy()) for x, y in ds.take(count)]
 
-    whole = labels(0, 12)  # 20 good files a pass: 5 batches per pass
-    resumed = labels(2, 2)
-    for (x, y), (x2, y2) in zip(whole[10:], resumed):
+    # 23 files listed, 20 readable: each pass is topped up to 23 images (the first 3 readable ones again), so a
+    # pass is the ceil(23 / 6) = 4 batches that Keras' steps_per_epoch counts, and epoch k is pass k.
+    whole = batches(0, 12)
+    assert [len(y) for _, y in whole] == [6, 6, 6, 5] * 3
+    first_pass = np.concatenate([y.argmax(1) for _, y in whole[:4]])
+    np.testing.assert_array_equal(first_pass[20:], first_pass[:3])
+    assert sorted(first_pass[:20].tolist()) == sorted(
+        files.labels[[not p.endswith(("empty.png", "text.jpg", "truncated.jpg")) for p in files.paths]].tolist())
+    for (x, y), (x2, y2) in zip(whole[4:], batches(1, 8)):
         np.testing.assert_array_equal(y, y2)
         np.testing.assert_array_equal(x, x2)  # crops too: stateless, from (seed, pass, file)
+    assert not np.array_equal(whole[0][1], whole[4][1])  # a new order every pass
+
+
+def test_skip_counts_survive_partial_passes_and_a_pass_without_images_fails(messy, tmp_path, capfd):
+    examples, info = data.load_examples(f"folder:{messy}", "train", image_size=16)
+    ds = examples.dataset(info.num_classes, batch_size=4)
+    next(iter(ds))  # a pass stopped early counts nothing
+    assert examples.skipped.count == 0
+    list(ds)
+    assert examples.skipped.count == 3 and "skipped 3 of 23" in capfd.readouterr().err
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.png").write_bytes(b"")
+    files = FileList((str(tmp_path / "junk" / "a.png"),), np.zeros(1, np.int64), str(tmp_path))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="No readable image in a pass over"):
+        next(iter(file_dataset(files, 1, ImageTransform((8, 8)), training=True, first_epoch=0)))
+    with pytest.raises(ValueError, match=r"must be in 0..0; got \[0, 1\]"):
+        file_dataset(FileList(("a", "b"), np.array([0, 1])), 1, ImageTransform((8, 8)))
+
+
+def test_grayscale_streams_decode_every_format(tmp_path):
+    image = np.random.default_rng(0).integers(0, 256, (12, 10, 3), dtype=np.uint8)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.gif").write_bytes(_gif_bytes(image))
+    _write(tmp_path / "a" / "y.png", image)
+    examples, info = data.load_examples(f"folder:{tmp_path}", "train", image_size=8, channels=1, holdout=0.0)
+    x, _ = next(iter(examples.dataset(info.num_classes, 4)))
+    assert x.shape == (2, 8, 8, 1) and examples.skipped.count == 0
+    assert data.images.read_image(tmp_path / "a" / "x.gif", channels=1).shape == (12, 10, 1)
+
+
+def _gif_bytes(image):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="GIF")
+    return buffer.getvalue()
 
 
 def test_crops_follow_the_official_pipeline():

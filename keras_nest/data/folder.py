@@ -117,7 +117,8 @@ def _class_dirs(folder):
     return {p.name: p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")}
 
 
-def _image_files(folder):
+def image_files_in(folder):
+    """The image files under `folder` (nested folders too; hidden ones skipped), sorted."""
     return sorted(
         p for p in folder.rglob("*")
         if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
@@ -144,14 +145,14 @@ def _files(root, holdout):
     empty = []
     for label, name in enumerate(class_names):
         if presplit:
-            found = {split: _image_files(per_split[split][name]) if name in per_split[split] else []
+            found = {split: image_files_in(per_split[split][name]) if name in per_split[split] else []
                      for split in SPLITS}
             for split in SPLITS:
                 files[split] += [(p, label) for p in found[split]]
             if not found["train"]:
                 empty.append(name)
         else:
-            found = _image_files(classes[name])
+            found = image_files_in(classes[name])
             for path in found:
                 bucket = zlib.crc32(path.relative_to(root).as_posix().encode()) % 10_000
                 files["test" if bucket < holdout * 10_000 else "train"].append((path, label))

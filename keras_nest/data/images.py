@@ -9,11 +9,12 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from keras_nest.data.transforms import LUMA, decode
 from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.validation import check_normalization  # noqa: F401 (re-exported)
 
 # ITU-R BT.601 luma, the weights tf.image.rgb_to_grayscale uses too.
-_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+_LUMA = np.array(LUMA, np.float32)
 _RESIZE_CHUNK = 512
 # Larger sides are refused: one 8192x8192 RGB image is already 200 MB as
 # uint8, and a typo such as image_size=32000 would otherwise only fail when
@@ -155,8 +156,7 @@ def read_image(path, channels=3):
         ValueError: the file is missing, unreadable or not an image.
     """
     try:
-        return tf.io.decode_image(tf.io.read_file(str(path)), channels=channels,
-                                  expand_animations=False).numpy()
+        return decode(tf.io.read_file(str(path)), channels).numpy()
     except (tf.errors.OpError, ValueError, OSError) as error:
         raise InvalidValueError(f"Cannot read {str(path)!r} as an image ({type(error).__name__}).") from None
 

@@ -115,7 +115,13 @@ def file_dataset(files, num_classes, transform, batch_size=32, training=False, s
         skipped: a `SkippedFiles` to count into (default: a new one).
 
     Returns:
-        A prefetched `tf.data.Dataset`.
+        A prefetched `tf.data.Dataset` of float32 `(B, H, W, C)` images and
+        float32 `(B, num_classes)` one-hot labels.
+
+    Raises:
+        ValueError: no files, labels outside `0 .. num_classes - 1`, a bad
+            batch size, seed or normalisation. While iterating, a pass in
+            which no file is readable stops with an error that says so.
 
     Example:
 
@@ -134,27 +140,48 @@ def file_dataset(files, num_classes, transform, batch_size=32, training=False, s
     batch_size = check_int("batch_size", batch_size, minimum=1)
     training = check_bool("training", training)
     seed = check_int("seed", seed, minimum=0, maximum=2**31 - 1)
+    num_classes = check_int("num_classes", num_classes, minimum=1)
+    if files.labels.min() < 0 or files.labels.max() >= num_classes:
+        raise InvalidValueError(f"Labels of {files.root or 'the files'} must be in 0..{num_classes - 1}; got "
+                                f"[{files.labels.min()}, {files.labels.max()}].")
     mean, std = checked_normalization(mean, std, transform.channels)
     skipped = SkippedFiles() if skipped is None else skipped
-    reader = _PassReader(files, transform, training, seed, skipped)
+    prepare = batch_preparer(num_classes, mean, std, uint8=True)
+    reader = _PassReader(files, transform, training, seed, skipped,
+                         _Batching(batch_size, check_bool("drop_remainder", drop_remainder), prepare),
+                         fill=first_epoch is not None)
     if first_epoch is None:
         ds = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(reader.next_pass).flat_map(reader.one_pass)
     else:
         first = check_int("first_epoch", first_epoch, minimum=0)
         ds = tf.data.Dataset.counter(first).flat_map(reader.one_pass)
-    ds = ds.batch(batch_size, drop_remainder=check_bool("drop_remainder", drop_remainder))
-    prepare = batch_preparer(int(num_classes), mean, std, uint8=True)
-    return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Batching:
+    size: int
+    drop_remainder: bool
+    prepare: object
 
 
 class _PassReader:
-    """Builds the dataset of one pass: read, check, decode, transform, count."""
+    """Builds the batches of one pass: read, check, decode, transform, count, batch.
 
-    def __init__(self, files, transform, training, seed, skipped):
+    Batches are formed within a pass, so training epoch `k` is pass `k`, as
+    in the in-memory pipeline. In the endless training stream (`fill`) a pass
+    with skipped files is topped up with its first readable images read
+    again, so every pass is exactly `len(files)` images (`ceil(len / batch)`
+    batches, `floor` with `drop_remainder`): Keras' `steps_per_epoch` from the
+    listed files ends every epoch on a pass boundary, and a resumed run reads
+    what the uninterrupted one read, skipped files or not.
+    """
+
+    def __init__(self, files, transform, training, seed, skipped, batching, fill):
         self.files, self.count = files, len(files)
         self.transform, self.training, self.seed, self.skipped = transform, training, seed, skipped
+        self.batching, self.fill = batching, fill
         self.root = files.root
-        self.delivered = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.passes = tf.Variable(0, dtype=tf.int64, trainable=False)
 
     def next_pass(self, _):
@@ -162,14 +189,26 @@ class _PassReader:
 
     @tf.autograph.experimental.do_not_convert  # plain Python; TFDS' wrapt-decorated load confuses AutoGraph
     def one_pass(self, epoch):
+        end = tf.data.Dataset.from_tensors((tf.zeros((*self.transform.size, self.transform.channels), tf.uint8),
+                                            tf.constant(-1, tf.int64), False))
+        # The count lives in the scan's state: one per iterator and pass, so a pass stopped early
+        # (take, next(iter(...))) or two iterators at once cannot confuse it.
+        ds = self._readable(epoch).concatenate(end).scan(tf.constant(0, tf.int64), self._tally)
+        ds = ds.filter(lambda image, label: label >= 0)
+        if self.fill:
+            top_up = self._readable(epoch).map(lambda image, label, ok: (image, label)).repeat()
+            ds = ds.concatenate(top_up).take(self.count)
+        batching = self.batching
+        ds = ds.batch(batching.size, drop_remainder=batching.drop_remainder)
+        return ds.map(batching.prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def _readable(self, epoch):
+        """`(image, label, ok)` of the pass's readable images, in the pass's order."""
         ds = self.files.records(epoch, self.training, self.seed).map(
             lambda encoded, label, key: self._load(encoded, label, key, epoch),
             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         # An image that fails to decode raises inside the map; the element is dropped here.
-        ds = ds.filter(lambda image, label, ok: ok).ignore_errors()
-        end = tf.data.Dataset.from_tensors((tf.zeros((*self.transform.size, self.transform.channels), tf.uint8),
-                                            tf.constant(-1, tf.int64), False))
-        return ds.concatenate(end).map(self._tally).filter(lambda image, label: label >= 0)
+        return ds.filter(lambda image, label, ok: ok).ignore_errors()
 
     def _load(self, encoded, label, key, epoch):
         ok = looks_like_image(encoded)
@@ -178,20 +217,26 @@ class _PassReader:
         return image, label, ok
 
     def _view(self, image, key, epoch):
-        if self.training:
-            return train_image(image, self.transform, tf.stack([tf.constant(self.seed, tf.int64) + epoch, key]))
+        if self.training:  # a crop per (seed, pass, example)
+            seed = tf.stack([tf.constant(self.seed, tf.int64), epoch * 2**32 + key])
+            return train_image(image, self.transform, seed)
         return eval_image(image, self.transform)
 
-    def _tally(self, image, label, ok):
-        """Counts delivered files; at the end-of-pass marker, reports and records the missing ones."""
+    def _tally(self, delivered, element):
+        """Counts delivered images; at the end-of-pass marker, reports and records the missing ones."""
+        image, label, _ = element
 
         def end_of_pass():
-            missing = self.count - self.delivered
+            missing = self.count - delivered
             report = tf.cond(missing > 0, lambda: tf.print(
                 "keras_nest: skipped", missing, "of", self.count, "images in", self.root or "this pass",
                 "(not images, empty or corrupt)", output_stream="file:///dev/stderr"), tf.no_op)
-            with tf.control_dependencies([report, self.skipped.add(missing)]):
-                return self.delivered.assign(0)
+            # A pass without one readable image would make an endless stream spin forever.
+            readable = tf.debugging.assert_positive(
+                delivered, message=f"No readable image in a pass over {self.root or 'the files'}: every file "
+                "is not an image, empty or corrupt.")
+            with tf.control_dependencies([report, readable, self.skipped.add(missing)]):
+                return tf.constant(0, tf.int64)
 
-        with tf.control_dependencies([tf.cond(label < 0, end_of_pass, lambda: self.delivered.assign_add(1))]):
-            return tf.identity(image), tf.identity(label)
+        state = tf.cond(label < 0, end_of_pass, lambda: delivered + 1)
+        return state, (image, label)

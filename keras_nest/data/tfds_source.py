@@ -27,6 +27,7 @@ from keras_nest.data.images import channel_stats, convert_channels, read_only
 from keras_nest.data.info import DatasetInfo
 from keras_nest.data.labels import check_labels
 from keras_nest.data.streaming import shard_indices
+from keras_nest.data.transforms import decode, resize
 from keras_nest.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 
 SPLITS = None  # whatever the TFDS builder has
@@ -123,11 +124,10 @@ def _train_stats(name, image_size, channels, data_dir):
     ds = _read(tfds, name, "train", data_dir, {image_key: tfds.decode.SkipDecoding()}).take(_STATS_EXAMPLES)
 
     def pixels(example):
-        image = tf.io.decode_image(example[image_key], channels=channels, expand_animations=False)
+        image = decode(example[image_key], channels)
         if image_size is None:
             return tf.reshape(image, [-1, channels])
-        resized = tf.image.resize(tf.cast(image, tf.float32), image_size, method="bilinear", antialias=True)
-        return tf.reshape(tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8), [-1, channels])
+        return tf.reshape(resize(image, image_size), [-1, channels])
 
     batches = ds.map(pixels, num_parallel_calls=tf.data.AUTOTUNE).as_numpy_iterator()
     return channel_stats(batches)
@@ -251,10 +251,9 @@ def _load(name, split, image_size, channels, num_examples, data_dir):
     if num_examples is not None:
         ds = ds.take(num_examples)
     if image_size is not None:
-        def resize(image, label):
-            image = tf.image.resize(image, image_size, method="bilinear", antialias=True)
-            return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8), label
-        ds = ds.map(resize, num_parallel_calls=tf.data.AUTOTUNE)
+        def resized(image, label):
+            return resize(image, image_size), label
+        ds = ds.map(resized, num_parallel_calls=tf.data.AUTOTUNE)
     images, labels = [], []
     try:
         for image_batch, label_batch in ds.batch(512).as_numpy_iterator():

@@ -21,8 +21,9 @@ import dataclasses
 
 import tensorflow as tf
 
-from keras_nest.validation import check_float, check_int
+from keras_nest.validation import check_choice, check_float, check_int
 
+LUMA = (0.299, 0.587, 0.114)  # RGB -> gray weights (ITU-R BT.601)
 # First bytes of the formats `tf.io.decode_image` reads.
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM")
 
@@ -47,6 +48,7 @@ class ImageTransform:
 
     def __post_init__(self):
         object.__setattr__(self, "size", tuple(check_int("image_size", s, minimum=1) for s in self.size))
+        object.__setattr__(self, "channels", check_choice("channels", self.channels, (1, 3)))
         object.__setattr__(self, "train_crop_min_area", check_float(
             "train_crop_min_area", self.train_crop_min_area, 0.0, 1.0, min_inclusive=False))
         object.__setattr__(self, "crop_pct", check_float("crop_pct", self.crop_pct, 0.0, 1.0, min_inclusive=False))
@@ -59,9 +61,17 @@ def looks_like_image(encoded):
 
 
 def decode(encoded, channels):
-    """uint8 `(h, w, channels)`; the first frame of a GIF."""
-    image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
-    image.set_shape([None, None, channels])
+    """uint8 `(h, w, channels)` from any JPEG, PNG, GIF (first frame) or BMP.
+
+    Decoded as RGB (grayscale replicated, alpha dropped), then for
+    `channels=1` reduced to luma (`LUMA`, rounded): TensorFlow cannot decode
+    a GIF straight to one channel.
+    """
+    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    if channels == 1:
+        gray = tf.tensordot(tf.cast(image, tf.float32), tf.constant(LUMA), axes=1)[..., None]
+        image = tf.cast(tf.clip_by_value(tf.round(gray), 0.0, 255.0), tf.uint8)
     return image
 
 

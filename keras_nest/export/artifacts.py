@@ -20,6 +20,7 @@ are atomic: a failed export leaves any earlier artifact at `path` intact.
 import importlib
 import os
 import shutil
+import warnings
 
 import keras
 import numpy as np
@@ -71,14 +72,21 @@ def export_model(model, path, format="saved_model", verbose=False):
     path = os.fspath(path)
     suffix = _SUFFIX.get(format)
     if suffix and not path.lower().endswith(suffix):
-        raise InvalidValueError(f"A {format} export is one file ending in {suffix}; got {path!r}. "
+        raise InvalidValueError(f"The {format} export is one file ending in {suffix}; got {path!r}. "
                                 f"Name it e.g. {os.path.splitext(path)[0] + suffix!r}.")
+    if not suffix and path.lower().endswith(tuple(_SUFFIX.values())):
+        raise InvalidValueError(f"The saved_model export is a folder; {path!r} names a file of another format. "
+                                "Pass --format litert / onnx for that file, or a folder name.")
     if format != "saved_model" and keras.backend.backend() != "tensorflow":
         raise InvalidValueError(f"The {format} export here goes through TensorFlow's converters; run it with "
                                 f"KERAS_BACKEND=tensorflow (now {keras.backend.backend()!r}).")
     for module in _CONVERTERS[format]:
         _require(module, f"The {format} export needs {module}")
-    write = lambda target: model.export(target, format=_KERAS_FORMAT[format], verbose=verbose)  # noqa: E731
+    def write(target):
+        with warnings.catch_warnings():  # Keras' tf2onnx shim probes the removed np.object
+            warnings.filterwarnings("ignore", message=".*np.object.*", category=FutureWarning)
+            model.export(target, format=_KERAS_FORMAT[format], verbose=verbose)
+
     if format == "saved_model":
         _replace_folder(path, write)
     else:

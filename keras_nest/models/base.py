@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_nest.errors import InvalidTypeError, InvalidValueError
-from keras_nest.validation import check_bool, check_normalization
+from keras_nest.validation import check_bool, check_float, check_normalization
 
 # keras.applications' and timm's ImageNet statistics, in [0, 1] pixel units.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -52,30 +52,40 @@ class ClassifierModel(ConfiguredModel):
 
     @property
     def includes_preprocessing(self):
+        """Whether the model takes raw `0..255` pixels (its `preprocessing` layer normalises them)."""
         return bool(self.model_config.get("include_preprocessing"))
+
+    @property
+    def crop_pct(self):
+        """The evaluation crop images of other sizes get before this model (1: resize the whole image)."""
+        return self.model_config.get("crop_pct", 1.0)
 
     def normalize_inputs(self, images):
         """The model's inputs as its first layer after preprocessing sees them."""
         return images if self.preprocessing is None else self.preprocessing(images)
 
 
-def checked_preprocessing(include_preprocessing, pixel_mean, pixel_std, channels):
+def checked_preprocessing(include_preprocessing, pixel_mean, pixel_std, channels, crop_pct=1.0):
     """The preprocessing entries of a classifier's config, checked.
 
-    Returns a dict with `include_preprocessing` (bool) and `pixel_mean`,
+    Returns a dict with `include_preprocessing` (bool), `pixel_mean`,
     `pixel_std` (lists of `channels` floats in `[0, 1]` pixel units, ImageNet's
-    by default for RGB; `None` without preprocessing).
+    by default for RGB; `None` without preprocessing) and `crop_pct` (how
+    evaluation brought images of other sizes to the input: resize to
+    `size / crop_pct`, centre crop; 1 resizes the whole image. Not applied by
+    the model: `keras-nest predict` and `evaluate` read it).
 
     Raises:
         ValueError: mean or std out of range or of the wrong length, or given
             without `include_preprocessing=True`.
     """
     include = check_bool("include_preprocessing", include_preprocessing)
+    crop_pct = check_float("crop_pct", crop_pct, 0.0, 1.0, min_inclusive=False)
     if not include:
         if pixel_mean is not None or pixel_std is not None:
             raise InvalidValueError("pixel_mean and pixel_std configure the preprocessing layer; pass "
                                     "include_preprocessing=True with them.")
-        return {"include_preprocessing": False, "pixel_mean": None, "pixel_std": None}
+        return {"include_preprocessing": False, "pixel_mean": None, "pixel_std": None, "crop_pct": crop_pct}
     if channels != 3 and (pixel_mean is None or pixel_std is None):
         raise InvalidValueError(f"The default pixel_mean/pixel_std are ImageNet's RGB statistics; pass both "
                                 f"for {channels}-channel images.")
@@ -83,7 +93,8 @@ def checked_preprocessing(include_preprocessing, pixel_mean, pixel_std, channels
                                     IMAGENET_STD if pixel_std is None else pixel_std, channels,
                                     names=("pixel_mean", "pixel_std"))
     as_list = lambda values: [round(float(v), 6) for v in values]  # noqa: E731  (readable configs)
-    return {"include_preprocessing": True, "pixel_mean": as_list(mean), "pixel_std": as_list(std)}
+    return {"include_preprocessing": True, "pixel_mean": as_list(mean), "pixel_std": as_list(std),
+            "crop_pct": crop_pct}
 
 
 def preprocessing_layer(config):

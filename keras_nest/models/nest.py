@@ -203,6 +203,11 @@ class NestModel(ClassifierModel):
             `include_preprocessing=True`.
         class_names: `None` or one name per class; kept in the config, so
             saved models (`.keras`) label their predictions.
+        crop_pct: float in `(0, 1]`, default 1. How images of another size
+            are brought to the input for evaluation (resize to
+            `size / crop_pct`, centre crop; 1 resizes the whole image). Kept
+            in the config for `keras-nest predict` and `evaluate`; the model
+            itself does not resize.
 
     Raises:
         TypeError: an argument of the wrong kind, named in the message: a
@@ -266,6 +271,7 @@ class NestModel(ClassifierModel):
         pixel_mean=None,
         pixel_std=None,
         class_names=None,
+        crop_pct=1.0,
         **kwargs,
     ):
         config = _checked_config(
@@ -273,7 +279,8 @@ class NestModel(ClassifierModel):
             drop_path_rate, dropout, attention_dropout, gelu_approximate, num_classes,
             include_top, pooling, classifier_activation, feature_pyramid, head_dtype, seed,
         )  # fmt: skip
-        config.update(checked_preprocessing(include_preprocessing, pixel_mean, pixel_std, config["input_shape"][2]))
+        config.update(checked_preprocessing(include_preprocessing, pixel_mean, pixel_std, config["input_shape"][2],
+                                            crop_pct))
         config["class_names"] = check_class_names(class_names, config["num_classes"])
         attention, pooling, seed = config["attention"], config["pooling"], config["seed"]
         config["dtype"], policy, head_dtype = resolve_dtypes(dtype, head_dtype)

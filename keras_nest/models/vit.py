@@ -53,8 +53,8 @@ class VitModel(ClassifierModel):
         global_pool: `"gap"` (mean over patch tokens, NesT's choice) or
             `"token"` (a learned class token, as in ViT/DeiT).
         num_classes, include_top, classifier_activation, head_dtype, seed,
-        dtype, include_preprocessing, pixel_mean, pixel_std, class_names:
-            as in `NestModel`.
+        dtype, include_preprocessing, pixel_mean, pixel_std, class_names,
+        crop_pct: as in `NestModel`.
 
     Its parts are also attributes, as in `NestModel`: `patch_embedding`,
     `tokens` (the `BlockPartition` into one block), `class_token`
@@ -102,6 +102,7 @@ class VitModel(ClassifierModel):
         pixel_mean=None,
         pixel_std=None,
         class_names=None,
+        crop_pct=1.0,
         **kwargs,
     ):
         height, width, _ = input_shape = check_input_shape(input_shape, family="ViT")
@@ -136,7 +137,8 @@ class VitModel(ClassifierModel):
             head_dtype=head_dtype,
             seed=check_seed("seed", seed),
         )
-        config.update(checked_preprocessing(include_preprocessing, pixel_mean, pixel_std, config["input_shape"][2]))
+        config.update(checked_preprocessing(include_preprocessing, pixel_mean, pixel_std, config["input_shape"][2],
+                                            crop_pct))
         config["class_names"] = check_class_names(class_names, config["num_classes"])
         depth, mlp_ratio, drop_path_rate = config["depth"], config["mlp_ratio"], config["drop_path_rate"]
         gelu_approximate, seed = config["gelu_approximate"], config["seed"]

@@ -134,12 +134,17 @@ def distribute_dataset(ds, strategy, sharded=False):
 def worker_shard(strategy):
     """`(workers, this worker's index)`: how a file-based source splits its files across workers."""
     import tensorflow as tf
+    from tensorflow.python.distribute import multi_worker_util
 
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return 1, 0
     resolver = strategy.cluster_resolver
-    workers = len(resolver.cluster_spec().as_dict().get("worker", [])) or 1
-    return workers, int(resolver.task_id or 0)
+    cluster = resolver.cluster_spec()
+    if not cluster.as_dict():  # a single-machine MultiWorkerMirroredStrategy
+        return 1, 0
+    # A chief counts as a worker too (TF's own numbering: chief 0, then the workers).
+    return (multi_worker_util.worker_count(cluster, resolver.task_type),
+            multi_worker_util.id_in_cluster(cluster, resolver.task_type, resolver.task_id))
 
 
 def prebuild_for_multiworker(net, strategy, num_classes):

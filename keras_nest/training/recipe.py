@@ -42,9 +42,10 @@ class Recipe:
     cutmix_alpha: float = 1.0  # 0 turns CutMix off
     random_erasing: float = 0.25  # probability; 0 turns it off
     horizontal_flip: bool = True
-    # Images read from files (folder:): random-resized-crop area and evaluation centre crop (1 = plain resize).
-    train_crop_min_area: float = 0.05
-    crop_pct: float = 0.875
+    # Images streamed from files (folder:, tfds:): random-resized-crop area and evaluation centre crop.
+    # 1 resizes the whole image (also what runs saved before these fields existed did).
+    train_crop_min_area: float = 1.0
+    crop_pct: float = 1.0
     drop_path_rate: float = None  # None keeps the model's own rate
     no_weight_decay: tuple = ("pos_embedding",)
 
@@ -88,9 +89,9 @@ class Recipe:
 
 
 RECIPES = {
-    "imagenet": Recipe(name="imagenet", epochs=300, batch_size=1024, warmup_epochs=20),
-    "cifar": Recipe(name="cifar", epochs=300, batch_size=384, warmup_epochs=5, train_crop_min_area=1.0,
-                    crop_pct=1.0),
+    "imagenet": Recipe(name="imagenet", epochs=300, batch_size=1024, warmup_epochs=20, train_crop_min_area=0.05,
+                       crop_pct=0.875),
+    "cifar": Recipe(name="cifar", epochs=300, batch_size=384, warmup_epochs=5),
     "small": Recipe(
         name="small",
         epochs=15,
@@ -103,8 +104,6 @@ RECIPES = {
         cutmix_alpha=0.0,
         random_erasing=0.0,
         horizontal_flip=False,  # digits are not mirror-symmetric
-        train_crop_min_area=1.0,
-        crop_pct=1.0,
         drop_path_rate=0.05,
     ),
 }

@@ -18,9 +18,9 @@ DEFAULT_RECIPE = "small"
 GAN_LOSSES = ("hinge", "non_saturating")  # keras_nest.gan.losses.LOSSES has one entry per name
 
 
-# create_model arguments that training derives from the data set.
+# create_model arguments that training derives from the data set (and the recipe's evaluation crop).
 DATA_SET_ARGUMENTS = frozenset({"input_shape", "num_classes", "include_preprocessing", "pixel_mean", "pixel_std",
-                                "class_names"})
+                                "class_names", "crop_pct"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,8 +53,8 @@ class TrainSpec:
         from_data = sorted(set(self.model_overrides) & DATA_SET_ARGUMENTS)
         if from_data:
             raise InvalidValueError(f"model_overrides may not set {from_data}: training sets them from the data "
-                                    "(the saved model takes raw pixels, normalised with the data set's mean and "
-                                    "std, and names its classes).")
+                                    "and the recipe (the saved model takes raw pixels, normalised with the data "
+                                    "set's mean and std, names its classes and keeps the recipe's crop_pct).")
         if self.image_size is not None:
             size = self.image_size
             size = (size, size) if not isinstance(size, (tuple, list)) else tuple(size)

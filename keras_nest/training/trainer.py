@@ -30,9 +30,10 @@ import warnings
 import keras
 import numpy as np
 
-from keras_nest.data import dataset_info, dataset_slug, load_dataset, load_examples
+from keras_nest.data import dataset_info, dataset_slug, load_examples
 from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.export import export_model
+from keras_nest.io_utils import atomic_write
 from keras_nest.models import count_macs, create_model, load_saved_model, preset_config
 from keras_nest.training.augment import make_augmenter
 from keras_nest.training.callbacks import EpochCommit, NanGuard
@@ -289,7 +290,7 @@ def _build_model(spec, recipe, size, info):
     # The saved models take raw pixels and name their classes, so they work without the run folder.
     overrides.update(input_shape=(*size, info.channels), num_classes=info.num_classes, include_preprocessing=True,
                      pixel_mean=tuple(info.mean), pixel_std=tuple(info.std),
-                     class_names=[str(name) for name in info.class_names])
+                     class_names=[str(name) for name in info.class_names], crop_pct=recipe.crop_pct)
     if recipe.drop_path_rate is not None:
         overrides["drop_path_rate"] = recipe.drop_path_rate
     return create_model(spec.model, seed=spec.seed, **overrides)
@@ -396,6 +397,11 @@ def _divergence_message(where, run):
 
 def _finish(run, spec, recipe, info, data, options, size, start):
     final = run.load_model(BEST, compile=False)
+    if not final.includes_preprocessing:  # a best epoch saved before models carried their preprocessing
+        rebuilt = _build_model(spec, recipe, size, info)
+        rebuilt.set_weights(final.get_weights())  # the preprocessing layer holds no weights
+        final = rebuilt
+        atomic_write(run.file(BEST), final.save)  # the same weights, now taking raw pixels
     scores = _test_scores(final, data.test, info.num_classes)
     history = list(run.state.history)
     plot_history(history, run.file("training_curves.png"), title=f"{spec.model} on {spec.dataset}")
@@ -481,19 +487,22 @@ def evaluate(model_path, dataset, split=None, batch_size=128):
     """Top-1 (and top-5 with > 5 classes) of a saved model on a data set split.
 
     A model that normalises inside (every model `train` saves) reads raw
-    pixels; an older one gets the data set's normalisation.
+    pixels; an older one gets the data set's normalisation. Streamed images
+    get the evaluation crop the model was trained with (`model.crop_pct`).
     """
     check_int("batch_size", batch_size, minimum=1)
     model = load_saved_model(model_path)
-    size = tuple(model.input_shape[1:3])
-    info = dataset_info(dataset, image_size=size)
+    size, channels = tuple(model.input_shape[1:3]), model.input_shape[-1]
+    info = dataset_info(dataset, image_size=size, channels=channels)
     split = split or info.held_out_split
     if model.output_shape[-1] != info.num_classes:
         raise InvalidValueError(
             f"The model predicts {model.output_shape[-1]} classes but {dataset!r} has {info.num_classes}."
         )
     raw = getattr(model, "includes_preprocessing", False)
-    ds = load_dataset(dataset, split, image_size=size, batch_size=batch_size, training=False, normalize=not raw)
-    examples, _ = load_examples(dataset, split, image_size=size)
+    examples, _ = load_examples(dataset, split, image_size=size, channels=channels,
+                                crop_pct=getattr(model, "crop_pct", 1.0))
+    ds = examples.dataset(info.num_classes, batch_size, mean=None if raw else info.mean,
+                          std=None if raw else info.std)
     return {"model_path": model_path, "dataset": dataset, "split": split,
             **_test_scores(model, ds, info.num_classes), "examples": len(examples)}
