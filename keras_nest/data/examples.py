@@ -29,6 +29,7 @@ class ArrayExamples:
         return len(self.labels)
 
     def subset(self, indices):
+        """The examples at `indices` (int positions), in that order."""
         return ArrayExamples(self.images[indices], self.labels[indices])
 
     def shard(self, count, index):  # in-memory data is sharded by element, by tf.distribute
@@ -57,9 +58,11 @@ class StreamedExamples:
 
     @property
     def labels(self):
+        """int64 `(N,)` labels, known without reading an image."""
         return self.files.labels
 
     def subset(self, indices):
+        """The examples at `indices` (int positions), sharing this skip counter."""
         return dataclasses.replace(self, files=self.files.subset(indices))
 
     def shard(self, count, index):
