@@ -64,6 +64,8 @@ RUNS = (
     StudyRun("shapes-top-depth-4", "shapes", "b: top level depth 4", model_overrides=(("depths", (1, 2, 4)),)),
     StudyRun("digits-30-epochs", "cluttered_digits", "a: small recipe, 30-epoch schedule", epochs=30,
              snapshots=(15, 20)),
+    StudyRun("digits-top-depth-4", "cluttered_digits", "b: top level depth 4",
+             model_overrides=(("depths", (1, 2, 4)),)),
 )
 
 
