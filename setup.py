@@ -16,6 +16,9 @@ def requirements():
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+# create_model(weights="imagenet"): downloads from the Hugging Face hub; timm checkpoints are safetensors.
+HUB = ["huggingface_hub>=0.25", "safetensors>=0.4"]
+
 setup(
     name="keras-nest",
     version=VERSION,
@@ -24,14 +27,17 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     packages=find_packages(include=["keras_nest", "keras_nest.*"]),
+    # Data files inside the package (installed by wheels and sdists alike).
+    package_data={"keras_nest": ["imagenet_classes.tsv"]},
     python_requires=">=3.10",
     install_requires=requirements(),
     extras_require={
         "test": ["pytest>=8", "safetensors>=0.4", "jupytext>=1.16", "hypothesis>=6.100", "ruff>=0.5",
-                 "psutil>=5.9", "tensorflow-datasets>=4.9", *EXPORT],
+                 "psutil>=5.9", "tensorflow-datasets>=4.9", *HUB, *EXPORT],
         "plots": ["matplotlib>=3.7"],
         "tfds": ["tensorflow-datasets>=4.9"],
         "export": EXPORT,
+        "hub": HUB,
         "torch": ["torch>=2.1", "timm>=1.0", "safetensors>=0.4"],
     },
     entry_points={"console_scripts": ["keras-nest=keras_nest.cli:main"]},

@@ -17,6 +17,7 @@ _PUBLIC = {
     "create_discriminator": "keras_nest.models",
     "create_generator": "keras_nest.models",
     "create_model": "keras_nest.models",
+    "decode_predictions": "keras_nest.predict",
     "list_generators": "keras_nest.models",
     "list_models": "keras_nest.models",
     "transfer_weights": "keras_nest.models",
@@ -53,3 +54,4 @@ else:
         list_models,
         transfer_weights,
     )
+    from keras_nest.predict import decode_predictions  # noqa: F401

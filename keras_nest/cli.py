@@ -120,7 +120,7 @@ def _cmd_train(args):
                if getattr(args, name) is not None}
     result = train(
         model=args.model, dataset=args.dataset, out=args.out, recipe=args.recipe, image_size=args.image_size,
-        resume=args.resume, seed=args.seed, train_fraction=args.train_fraction,
+        resume=args.resume, seed=args.seed, train_fraction=args.train_fraction, weights=args.weights,
         tensorboard=not args.no_tensorboard, export=not args.no_export, verbose=_verbose(args.verbose),
         recipe_overrides=recipe_overrides, **options,
     )
@@ -141,6 +141,9 @@ def _run_dataset(model_path, dataset):
     from keras_nest.errors import InvalidValueError
     from keras_nest.io_utils import read_json
 
+    if model_path is None:
+        raise InvalidValueError("These weights carry no input normalisation: pass --dataset NAME (the data they "
+                                "were trained on) so images are normalised as in training.")
     result = read_json(os.path.join(os.path.dirname(os.path.abspath(model_path)), "result.json"))
     if not result or "dataset" not in result:
         raise InvalidValueError(
@@ -194,10 +197,16 @@ def _cmd_explain_image(args):
 
 
 def _cmd_predict(args):
-    from keras_nest.models import load_saved_model
+    from keras_nest.errors import InvalidValueError
+    from keras_nest.models import create_model, load_saved_model
     from keras_nest.predict import predict_files
 
-    model = load_saved_model(args.model_path)
+    if (args.model_path is None) == (args.model is None):
+        raise InvalidValueError("Give either --model-path FILE or --model NAME (with --weights), not both.")
+    if args.model and not args.weights:
+        raise InvalidValueError("--model needs --weights (imagenet, hf://ORG/REPO[/FILE] or a file): a model with "
+                                "random weights predicts nothing.")
+    model = load_saved_model(args.model_path) if args.model_path else create_model(args.model, weights=args.weights)
     mean, std, class_names = _input_facts(model, args.model_path, args.dataset)
     options = _given(args, {"top_k": "top_k", "batch_size": "batch_size", "crop_pct": "crop_pct"})
     predictions = predict_files(model, args.images, mean=mean, std=std, class_names=class_names, **options)
@@ -297,8 +306,10 @@ def _add_train(commands):
     train.add_argument("--model", help=f"a name from `keras-nest models` (default {spec.model})")
     train.add_argument("--dataset", help=f"digits | shapes | tfds:NAME | folder:PATH (default {spec.dataset})")
     train.add_argument("--out", help="run folder (default: a new runs/MODEL-DATASET[-N])")
-    train.add_argument("--recipe", help=f"small | cifar | imagenet (default {DEFAULT_RECIPE}); the recipe "
-                       "flags below replace its fields")
+    train.add_argument("--recipe", help=f"small | cifar | imagenet | finetune (default {DEFAULT_RECIPE}); the "
+                       "recipe flags below replace its fields")
+    train.add_argument("--weights", help="start from weights: imagenet (the model's published ones, from the "
+                       "Hugging Face hub), hf://ORG/REPO[/FILE] or a file; use with --recipe finetune")
     train.add_argument("--image-size", type=int, help="input side in pixels (default: the model's)")
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --out; recipe flags given now replace the run's")
@@ -314,7 +325,7 @@ def _add_train(commands):
     train.add_argument("--no-export", action="store_true", help="skip the SavedModel export of the best model")
     train.add_argument("--verbose", default="auto", type=_verbosity,
                        help="0, 1 (progress bar) or 2 (a line per epoch); auto: 1 on a terminal, else 2")
-    _add_recipe_flags(train.add_argument_group("recipe fields (defaults: small / cifar / imagenet)"))
+    _add_recipe_flags(train.add_argument_group("recipe fields (defaults: small / cifar / imagenet / finetune)"))
     train.set_defaults(run=_cmd_train)
 
 
@@ -325,7 +336,7 @@ def _add_recipe_flags(group):
         if field.name in ("name", "no_weight_decay"):
             continue
         kind = {"bool": _bool, "int": int}.get(getattr(field.type, "__name__", field.type), float)
-        defaults = " / ".join(str(getattr(RECIPES[n], field.name)) for n in ("small", "cifar", "imagenet"))
+        defaults = " / ".join(str(getattr(RECIPES[n], field.name)) for n in ("small", "cifar", "imagenet", "finetune"))
         group.add_argument(f"--{field.name.replace('_', '-')}", dest=field.name, type=kind,
                            help=f"default {defaults}")
 
@@ -343,11 +354,15 @@ def _add_evaluate(commands):
 def _add_predict(commands):
     defaults = _defaults("predict.py", "predict_files")
     predict = commands.add_parser("predict", help="top-k classes of image files, one JSON line per image",
-                                  description="`keras-nest predict IMAGE_OR_FOLDER... --model-path P`: images "
+                                  description="`keras-nest predict IMAGE_OR_FOLDER... --model-path P` (or --model NAME "
+                                  "--weights imagenet): images "
                                   "are brought to the model's input as evaluation does (--crop-pct); unreadable "
                                   "files get an error line and are counted.")
     predict.add_argument("images", nargs="+", help="image files and folders of images")
-    predict.add_argument("--model-path", required=True, help="a classifier .keras file (e.g. runs/X/best.keras)")
+    predict.add_argument("--model-path", help="a classifier .keras file (e.g. runs/X/best.keras)")
+    predict.add_argument("--model", help="or a model name with --weights, e.g. nest_tiny_imagenet --weights imagenet "
+                         "(prints ImageNet class names)")
+    predict.add_argument("--weights", help="with --model: imagenet, hf://ORG/REPO[/FILE] or a file")
     predict.add_argument("--top-k", type=int, help=f"classes per image (default {defaults['top_k']})")
     predict.add_argument("--batch-size", type=int, help=f"images per batch (default {defaults['batch_size']})")
     predict.add_argument("--crop-pct", type=float, help="evaluation centre crop (default: the model's own, which "

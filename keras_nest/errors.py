@@ -33,3 +33,11 @@ class InvalidTypeError(InputError, TypeError):
 
 class MissingDependencyError(InputError, ImportError):
     """An optional package a feature needs is not installed; the message says what to install."""
+
+
+class WeightsNotFoundError(InputError, FileNotFoundError):
+    """Named weights that are neither on disk nor downloadable now; the message says how to place them."""
+
+
+class ChecksumMismatchError(InputError, ValueError):
+    """A weights file whose SHA-256 is not the one recorded for it; it is not loaded (nor deleted)."""

@@ -1,4 +1,4 @@
-"""`predict_files`: top-k classes of image files from a saved classifier.
+"""`predict_files`: top-k classes of image files from a saved classifier; `decode_predictions`: of outputs.
 
 What `keras-nest predict` prints, one JSON line per image. Images are
 decoded and brought to the model's input size by the evaluation view of the
@@ -8,6 +8,10 @@ recipe),
 and fed as raw pixels to a model that normalises inside (every model
 `keras-nest train` saves); an older model without preprocessing needs the
 `mean` and `std` of its training.
+
+`decode_predictions` turns a batch of model outputs into the top classes
+in the format of `keras.applications.imagenet_utils.decode_predictions`,
+with ImageNet-1k names (`keras_nest.imagenet_classes`) by default.
 """
 
 import dataclasses
@@ -18,9 +22,13 @@ import numpy as np
 
 from keras_nest.data.folder import IMAGE_EXTENSIONS, image_files_in
 from keras_nest.data.images import read_image
+from keras_nest.data.labels import check_class_names
 from keras_nest.data.transforms import ImageTransform, eval_image
 from keras_nest.errors import InvalidTypeError, InvalidValueError
-from keras_nest.validation import check_int, check_normalization
+from keras_nest.imagenet_classes import NUM_IMAGENET_CLASSES, imagenet_class_names, imagenet_wnids
+from keras_nest.validation import check_int, check_normalization, describe
+
+PROBABILITY_ATOL = 1e-3  # a row of non-negative values summing to 1 within this is taken as probabilities
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,5 +156,87 @@ def _probabilities(model, outputs):
     activation = getattr(model, "model_config", {}).get("classifier_activation")
     if activation == "softmax":
         return outputs
-    shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    return _softmax(outputs)
+
+
+def _softmax(logits):
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def decode_predictions(predictions, top=5, class_names=None):
+    """The `top` classes of each row of classifier outputs, as `(class_id, class_name, score)` tuples.
+
+    The format of `keras.applications.imagenet_utils.decode_predictions`
+    (https://keras.io/api/applications/imagenet_utils/): one list per image of
+    `top` tuples sorted by score, highest first. Rows that are already
+    probabilities (no negative value, summing to 1 within 1e-3) are kept; any
+    other row is taken as logits and goes through a softmax, so a model's raw
+    outputs and its softmaxed ones decode alike.
+
+    Args:
+        predictions: `(batch, num_classes)` logits or probabilities: a numpy
+            array, a tensor or nested lists. For one image pass `outputs[None]`.
+        top: classes per image, an int >= 1; clipped to `num_classes`.
+        class_names: `None` for ImageNet-1k (`num_classes` must be 1000; the
+            names of `keras_nest.imagenet_classes`), or one name per
+            class, e.g. a model's `class_names`.
+
+    Returns:
+        `batch` lists of `min(top, num_classes)` tuples `(class_id, class_name,
+        score)`: `class_id` the WordNet id for ImageNet (`"n01440764"`) and
+        the class index as a string (`"2"`) otherwise; `score` the class
+        probability, a Python float. Equal scores keep class order.
+
+    Raises:
+        InvalidTypeError: `predictions` is not numeric, `top` not an int,
+            `class_names` not a list or tuple of names.
+        InvalidValueError: `predictions` not 2-D or not finite, `top` < 1,
+            or the class count does not match the names.
+
+    Example:
+
+    >>> logits = np.zeros((1, 1000)); logits[0, 1] = 10.0
+    >>> [(wnid, name, round(score, 3)) for wnid, name, score in decode_predictions(logits, top=2)[0]]
+    [('n01443537', 'goldfish', 0.957), ('n01440764', 'tench', 0.0)]
+    >>> decode_predictions([[0.2, 0.7, 0.1]], top=2, class_names=("cat", "dog", "fox"))
+    [[('1', 'dog', 0.7), ('0', 'cat', 0.2)]]
+    """
+    top = check_int("top", top, minimum=1)
+    try:
+        scores = np.asarray(predictions, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidTypeError("predictions must be a (batch, num_classes) array of numbers (numpy, tensor or "
+                               f"nested lists), got {type(predictions).__name__}.") from None
+    if scores.ndim != 2:
+        hint = " For one image pass predictions[None], a batch of one." if scores.ndim == 1 else ""
+        raise InvalidValueError(f"predictions must have shape (batch, num_classes), got shape {scores.shape}.{hint}")
+    if not np.all(np.isfinite(scores)):
+        raise InvalidValueError("predictions hold NaN or infinite values; decode the outputs of a model that "
+                                "predicts finite logits or probabilities.")
+    num_classes = scores.shape[1]
+    if class_names is None:
+        if num_classes != NUM_IMAGENET_CLASSES:
+            raise InvalidValueError(
+                f"predictions have {num_classes} classes (shape {scores.shape}) but the ImageNet names "
+                f"(class_names=None) are for {NUM_IMAGENET_CLASSES}; pass the model's class names, "
+                "class_names=model.class_names.")
+        ids, names = imagenet_wnids(), imagenet_class_names()
+    else:
+        if isinstance(class_names, (str, bytes)) or not hasattr(class_names, "__len__"):
+            raise InvalidTypeError(f"class_names must be a list or tuple of names, one per class, got "
+                                   f"{describe(class_names)}.")
+        if len(class_names) != num_classes:
+            raise InvalidValueError(
+                f"class_names has {len(class_names)} names but predictions have {num_classes} classes "
+                f"(shape {scores.shape}); pass one name per class, those of the model that made the predictions.")
+        names = [str(name) for name in check_class_names(class_names, num_classes)]
+        ids = [str(c) for c in range(num_classes)]
+    is_probability = np.all(scores >= 0, axis=1) & (np.abs(scores.sum(axis=1) - 1) <= PROBABILITY_ATOL)
+    scores = np.where(is_probability[:, None], scores, _softmax(scores))
+    top = min(top, num_classes)
+    decoded = []
+    for row in scores:
+        order = np.argsort(-row, kind="stable")[:top]
+        decoded.append([(ids[c], names[c], float(row[c])) for c in order])
+    return decoded

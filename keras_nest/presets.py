@@ -19,6 +19,9 @@ Each entry is a frozen `Preset`:
 - `matches`: for a baseline, the preset it is size-matched to (a ViT within
   +-10% parameters of its NesT, a SAGAN generator within +-15% of its NesT
   generator; both tested); None otherwise.
+- `weights`: read-only mapping of published weights by name (`"imagenet"`)
+  to a `PretrainedWeights` record: where the file is, its SHA-256, and the
+  constructor arguments it was made for; empty for presets without any.
 - `image_size` (derived from `config`): `(height, width)` of the images the
   model reads or makes.
 
@@ -53,6 +56,35 @@ _NOUNS = {"classifier": "model", "generator": "generator", "discriminator": "dis
 
 
 @dataclasses.dataclass(frozen=True)
+class PretrainedWeights:
+    """Published weights of a preset: `create_model(name, weights=key)` fetches them.
+
+    - `repo_id`, `filename`, `revision`: the file on the Hugging Face hub.
+    - `sha256`: hex digest the downloaded file must have; `None` where it has
+      not been recorded yet (the file is then checked against the digest the
+      hub declares for it, see `keras_nest.models.pretrained`).
+    - `layout`: how the tensors are named and laid out; `"timm"` (PyTorch
+      layouts, converted by `keras_nest.models.timm_checkpoint`).
+    - `config`: constructor arguments the weights were made for (GELU form,
+      preprocessing); `create_model` applies them unless overridden.
+    - `labels`: the class names' set (`"imagenet"`: `keras_nest.imagenet_classes`).
+    - `source`: one line: who trained them, and the reported accuracy.
+    """
+
+    repo_id: str
+    filename: str
+    sha256: Optional[str]
+    layout: str
+    config: Mapping = dataclasses.field(hash=False)
+    labels: Optional[str]
+    source: str
+    revision: str = "main"
+
+    def __post_init__(self):
+        object.__setattr__(self, "config", types.MappingProxyType(dict(self.config)))
+
+
+@dataclasses.dataclass(frozen=True)
 class Preset:
     """One named configuration; see the module docstring for the fields."""
 
@@ -65,12 +97,14 @@ class Preset:
     gmacs: Optional[float]
     description: str
     matches: Optional[str] = None
+    weights: Mapping = dataclasses.field(default_factory=dict, hash=False)
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise InvalidValueError(f"kind must be one of {KINDS}, got {self.kind!r}.")
-        # A read-only copy: a caller cannot change the registry through it.
+        # Read-only copies: a caller cannot change the registry through them.
         object.__setattr__(self, "config", types.MappingProxyType(dict(self.config)))
+        object.__setattr__(self, "weights", types.MappingProxyType(dict(self.weights)))
 
     @property
     def image_size(self):
@@ -105,8 +139,34 @@ _CIFAR_TINY = dict(
 )
 
 
-def _nest(name, description, config, params, gmacs):
-    return Preset(name, "classifier", "nest", "NestModel", config, params, gmacs, description)
+# keras.applications' and timm's ImageNet statistics, in [0, 1] pixel units.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# timm's ports of the official JAX checkpoints, and how timm evaluates them (ImageNet mean/std,
+# resize to 224 / 0.875 with bicubic, centre crop; erf GELU, which its reported accuracy used).
+_TIMM_IMAGENET_CONFIG = dict(gelu_approximate=False, include_preprocessing=True, pixel_mean=IMAGENET_MEAN,
+                             pixel_std=IMAGENET_STD, crop_pct=0.875)
+
+
+# SHA-256 of each `model.safetensors`, from the hub's file metadata (`python tools/pin_pretrained_weights.py`
+# prints them); None until recorded on a machine that reaches the hub: the file is then checked against the
+# digest the hub declares for it at download time.
+_TIMM_SHA256 = {"tiny": None, "small": None, "base": None}
+
+
+def _timm_imagenet(size, top1):
+    return {"imagenet": PretrainedWeights(
+        repo_id=f"timm/nest_{size}_jx.goog_in1k", filename="model.safetensors", sha256=_TIMM_SHA256[size],
+        layout="timm",
+        config=_TIMM_IMAGENET_CONFIG, labels="imagenet",
+        source=f"Official NesT-{size[0].upper()} ImageNet-1k weights (JAX), ported by timm; top-1 {top1}% "
+               "in timm's evaluation at 224 px.",
+    )}
+
+
+def _nest(name, description, config, params, gmacs, weights=None):
+    return Preset(name, "classifier", "nest", "NestModel", config, params, gmacs, description,
+                  weights=weights or {})
 
 
 def _vit(name, description, matches, config, params, gmacs):
@@ -129,11 +189,12 @@ def _discriminator(config, params):
 _PRESETS = (
     _nest(
         "nest_tiny_imagenet", "NesT-T, ImageNet layout (224 px, 3 levels, 14x14-token blocks).",
-        _IMAGENET_TINY, 17_057_608, 5.807,
+        _IMAGENET_TINY, 17_057_608, 5.807, _timm_imagenet("tiny", 81.43),
     ),
     _nest(
         "nest_small_imagenet", "NesT-S, ImageNet layout.",
         dict(_IMAGENET_TINY, depths=(2, 2, 20), drop_path_rate=0.3), 38_351_176, 10.323,
+        _timm_imagenet("small", 83.13),
     ),
     _nest(
         "nest_base_imagenet", "NesT-B, ImageNet layout.",
@@ -144,7 +205,7 @@ _PRESETS = (
             depths=(2, 2, 20),
             drop_path_rate=0.5,
         ),
-        67_723_368, 17.926,
+        67_723_368, 17.926, _timm_imagenet("base", 83.55),
     ),
     _nest(
         "nest_tiny_cifar", "NesT-T, CIFAR layout (32 px, pixel tokens, 4 levels, multi-query).",
@@ -294,7 +355,8 @@ _PRESETS = (
     ),
 )
 
-PRESETS = types.MappingProxyType({p.name: p for p in _PRESETS})
+_BY_NAME = {p.name: p for p in _PRESETS}
+PRESETS = types.MappingProxyType(_BY_NAME)
 """All presets by name (read-only)."""
 
 
@@ -369,4 +431,4 @@ def preset_rows(kind="classifier"):
     return rows
 
 
-__all__ = ["KINDS", "PRESETS", "Preset", "get_preset", "list_presets", "preset_rows"]
+__all__ = ["KINDS", "PRESETS", "Preset", "PretrainedWeights", "get_preset", "list_presets", "preset_rows"]

@@ -96,5 +96,6 @@ def test_transfer_to_new_head_and_bad_files(tmp_path, rng):
         keras_nest.create_model("nest_nano_16", weights=str(tmp_path / "missing.keras"))
     bad = tmp_path / "weights.npz"
     bad.write_bytes(b"x")
-    with pytest.raises(ValueError, match="use a .keras or .weights.h5 file"):
+    with pytest.raises(ValueError, match=r"use a timm checkpoint \(.safetensors, .pth, .pt, .bin\) or a "
+                                         r"keras_nest file \(.keras, .weights.h5\)"):
         keras_nest.create_model("nest_nano_16", weights=str(bad))

@@ -37,7 +37,7 @@ def test_recipes_follow_the_official_configs():
     assert (imagenet.randaugment_ops, imagenet.randaugment_magnitude, imagenet.random_erasing) == (2, 9, 0.25)
     assert (imagenet.warmup_epochs, get_recipe("cifar").warmup_epochs) == (20, 5)
     assert get_recipe("cifar", epochs=7, mixup_alpha=0.0).epochs == 7
-    with pytest.raises(ValueError, match="Available recipes: cifar, imagenet, small"):
+    with pytest.raises(ValueError, match="Available recipes: cifar, finetune, imagenet, small"):
         get_recipe("fast")
     with pytest.raises(ValueError, match=r"Unknown recipe field\(s\) \['lr'\]"):
         get_recipe("small", lr=1.0)

@@ -144,7 +144,8 @@ def test_unknown_names_list_the_names():
         keras_nest.create_model("nest_nano")
     with pytest.raises(ValueError, match=r"Unknown generator 'gan'. Available generators: .*sagan_tiny"):
         keras_nest.create_generator("gan")
-    with pytest.raises(TypeError, match=r"weights must be None or a file path, got 3"):
+    with pytest.raises(TypeError, match=r"weights must be None, 'hf://ORG/REPO\[/FILE\]' or a file path "
+                                        r"\(nest_nano_16 has no published weights\); got 3"):
         keras_nest.create_model(NANO, weights=3)
 
 

@@ -4,11 +4,8 @@ import keras
 from keras import ops
 
 from keras_nest.errors import InvalidTypeError, InvalidValueError
+from keras_nest.presets import IMAGENET_MEAN, IMAGENET_STD
 from keras_nest.validation import check_bool, check_float, check_normalization
-
-# keras.applications' and timm's ImageNet statistics, in [0, 1] pixel units.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class ConfiguredModel(keras.Model):
@@ -63,6 +60,21 @@ class ClassifierModel(ConfiguredModel):
     def normalize_inputs(self, images):
         """The model's inputs as its first layer after preprocessing sees them."""
         return images if self.preprocessing is None else self.preprocessing(images)
+
+    def variable_depths(self):
+        """`{variable path: depth}`: 0 for the stem, 1.. for the transformer blocks, the most for the top.
+
+        The layer index of layer-wise learning-rate decay (BEiT, timm's
+        `group_matcher`): position embeddings and the block aggregation into
+        a level count with that level's first block; the final norm and the
+        head sit one above the last block.
+        """
+        return {variable.path: depth for depth, group in enumerate(self._depth_groups())
+                for part in group if part is not None for variable in getattr(part, "weights", [part])}
+
+    def _depth_groups(self):
+        """Parts (layers or variables) from input to output, one list per depth."""
+        raise NotImplementedError
 
 
 def checked_preprocessing(include_preprocessing, pixel_mean, pixel_std, channels, crop_pct=1.0):

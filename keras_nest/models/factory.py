@@ -6,12 +6,12 @@ resolves a preset's `class_name` to its class and applies overrides.
 """
 
 import inspect
-import os
 
 from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.layers._checks import check_int
 from keras_nest.models.nest import NestModel
 from keras_nest.models.nest_generator import NestGenerator
+from keras_nest.models.pretrained import fetch_weights, weights_config
 from keras_nest.models.sagan import ResnetDiscriminator, SaganGenerator
 from keras_nest.models.vit import VitModel
 from keras_nest.models.weights import load_weights
@@ -72,19 +72,32 @@ def _apply_overrides(preset, overrides):
 
 
 def create_model(preset, /, weights=None, **overrides):
-    """Builds a named NesT (or ViT baseline) as a functional `keras.Model`.
+    """Builds a named NesT (or ViT baseline) as a functional `keras.Model`, optionally with weights.
 
     Args:
         preset: one of `list_models()` (positional only).
-        weights: `None`, or a `.keras` / `.weights.h5` file of the same
-            architecture, possibly at another input size: position
-            embeddings are then resized (see `transfer_weights`). For timm
-            checkpoints use `keras_nest.convert.load_timm_weights`.
+        weights: `None` (random initialisation), or:
+            - `"imagenet"` for `nest_{tiny,small,base}_imagenet`: the
+              official ImageNet-1k weights as timm publishes them on the
+              Hugging Face hub (`timm/nest_*_jx.goog_in1k`), downloaded
+              once into the hub cache and checked by SHA-256; the model
+              then takes raw `0..255` RGB pixels (ImageNet mean/std inside),
+              names the 1,000 ImageNet classes and evaluates with crop 0.875;
+            - `"hf://ORG/REPO"` (its `model.safetensors`, timm layout) or
+              `"hf://ORG/REPO/FILE"`;
+            - a path: a timm checkpoint (`.safetensors`, `.pth`, `.pt`,
+              `.bin`) or a keras_nest `.keras` / `.weights.h5` file.
+            Fine-tuning: every tensor that fits is kept, position embeddings
+            are resized per block when `input_shape` changes the blocks, and
+            given `num_classes=` (or `classes=`) other than the weights'
+            class count, the head is freshly initialised; without it, a
+            head that does not fit raises. See `keras_nest.models.pretrained`.
         **overrides: any `NestModel` argument, e.g. `num_classes` (or
             `classes`), `input_shape`, `include_top`, `pooling`,
             `classifier_activation`, `drop_path_rate`, `attention`,
-            `gelu_approximate`, `feature_pyramid`, `dtype`, `name` (the
-            Keras name of the model; default: the preset name).
+            `gelu_approximate`, `feature_pyramid`, `include_preprocessing`,
+            `dtype`, `name` (the Keras name of the model; default: the
+            preset name). They win over what the weights bring.
 
     Raises:
         TypeError: `preset` is not a string, or an override has the wrong
@@ -92,7 +105,13 @@ def create_model(preset, /, weights=None, **overrides):
         ValueError: `preset` is unknown (the message lists the names), an
             override is not an argument of the model, or its value is out
             of range or inconsistent (e.g. `input_shape=(16, 16, 0)`,
-            `num_heads=(-2, 3, 4)`); see `NestModel` and `VitModel`.
+            `num_heads=(-2, 3, 4)`); see `NestModel` and `VitModel`. Weights
+            whose tensors do not fit (the message names the tensor and
+            what to change).
+        keras_nest.errors.WeightsNotFoundError: hub weights neither cached nor
+            downloadable (the message says how to place the file by hand).
+        keras_nest.errors.ChecksumMismatchError: a downloaded file is not the
+            published one.
 
     Example:
 
@@ -100,13 +119,32 @@ def create_model(preset, /, weights=None, **overrides):
     >>> model.count_params()
     6024100
     """
-    model_class, config = preset_config(preset, **overrides)
-    if weights is not None and not isinstance(weights, (str, os.PathLike)):
-        raise InvalidTypeError(f"weights must be None or a file path, got {weights!r}.")
+    spec = get_preset(preset, "classifier")
+    if weights is not None:
+        overrides = _with_weights_config(spec, weights, overrides)
+    model_class, config = _apply_overrides(spec, overrides)
     model = model_class(name=_check_model_name(overrides, preset), **config)
     if weights is not None:
-        load_weights(model, weights, lambda **kw: model_class(name=model.name, **dict(config, **kw)))
+        make_model = lambda **kw: model_class(name=model.name, **dict(config, **kw))  # noqa: E731
+        # A new head only when asked for one: a class count given that differs from the weights'.
+        new_head = "num_classes" in overrides or "classes" in overrides
+        load_weights(model, fetch_weights(spec, weights), make_model, new_head=new_head)
     return model
+
+
+def _with_weights_config(preset, weights, overrides):
+    """`overrides` on top of the constructor arguments `weights` brings (and its class names)."""
+    carried = weights_config(preset, weights)
+    if overrides.get("include_preprocessing") is False:
+        carried = {k: v for k, v in carried.items() if k not in ("pixel_mean", "pixel_std")}
+    merged = {**carried, **overrides}
+    record = preset.weights.get(weights) if isinstance(weights, str) else None
+    num_classes = merged.get("num_classes", merged.get("classes", preset.config.get("num_classes")))
+    if record is not None and record.labels == "imagenet" and num_classes == 1000:
+        from keras_nest.imagenet_classes import imagenet_class_names
+
+        merged.setdefault("class_names", list(imagenet_class_names()))
+    return merged
 
 
 def list_generators(family=None):

@@ -363,6 +363,22 @@ class NestModel(ClassifierModel):
         self.final_norm = final_norm
         self.head = head
 
+    def position_embedding_grids(self):
+        """`{path of each level's position-embedding table: ((block height, block width), 0)}`.
+
+        What `transfer_weights` needs to resize the tables per block (the 0:
+        no leading token before the block's grid).
+        """
+        return {level.position_embedding.embedding.path: (tuple(g.block_size), 0)
+                for level, g in zip(self.levels, self.geometry)}
+
+    def _depth_groups(self):
+        groups = [[self.patch_embedding]]
+        for i, level in enumerate(self.levels):
+            entry = [level.position_embedding] + ([self.aggregations[i - 1]] if i else [])
+            groups += [entry + [level.blocks[0]]] + [[block] for block in level.blocks[1:]]
+        return groups + [[self.final_norm, self.head]]
+
     @staticmethod
     def _to_plane(x, level, name, policy):
         return BlockPartition(

@@ -187,6 +187,15 @@ class VitModel(ClassifierModel):
         self.head = head
 
 
+    def position_embedding_grids(self):
+        """`{path of the position-embedding table: (patch grid, leading tokens)}` (1 with a class token)."""
+        grid = tuple(self.tokens.block_size)
+        return {self.encoder.position_embedding.embedding.path: (grid, int(self.class_token is not None))}
+
+    def _depth_groups(self):
+        first = [self.patch_embedding, self.class_token, self.encoder.position_embedding]
+        return [first] + [[block] for block in self.encoder.blocks] + [[self.final_norm, self.head]]
+
 @keras.saving.register_keras_serializable(package="keras_nest")
 class TakeToken(keras.layers.Layer):
     """Selects the first token of the single block: `(B, 1, n, C) -> (B, C)`."""

@@ -4,43 +4,54 @@ import os
 import zipfile
 
 import keras
+import numpy as np
 
 from keras_nest.errors import InvalidValueError
 from keras_nest.layers.position_embedding import resize_position_embedding
 
 
-def _position_embedding_block_sizes(model):
-    """Maps each position-embedding variable path to its level's block size.
-
-    Empty for models without NesT levels (the ViT baseline): there, a
-    resolution change is reported as a shape mismatch.
-    """
-    if not hasattr(model, "geometry"):
-        return {}
-    return {
-        level.position_embedding.embedding.path: geometry.block_size
-        for level, geometry in zip(model.levels, model.geometry)
-    }
+def _position_embedding_grids(model):
+    """`model.position_embedding_grids()`, or `{}` for models without one (shapes must then match)."""
+    return model.position_embedding_grids() if hasattr(model, "position_embedding_grids") else {}
 
 
-def transfer_weights(source, target, method="bilinear", skip_mismatch=False):
-    """Copies weights from one NesT model into another, by variable path.
+def _head_paths(model):
+    head = getattr(model, "head", None)
+    return set() if head is None else {v.path for v in head.weights}
+
+
+def _resized_embedding(value, source_grid, target_grid, method):
+    """A `(1, T, n, C)` table on `target_grid`, per block; leading (class) tokens kept as they are."""
+    (old, lead), (new, target_lead) = source_grid, target_grid
+    if old == new or lead != target_lead or value.shape[2] != lead + old[0] * old[1]:
+        return value  # nothing to do, or reported as a shape mismatch by the caller
+    resized = resize_position_embedding(value[:, :, lead:], old, new, method)
+    return np.concatenate([value[:, :, :lead], resized], axis=2)
+
+
+def transfer_weights(source, target, method="bilinear", skip_mismatch=False, new_head=False):
+    """Copies weights from one NesT (or ViT) model into another, by variable path.
 
     Position embeddings are resized per block with
     `resize_position_embedding` (half-pixel bilinear by default) whenever
-    the two models' block sizes differ (`model.geometry`), also when the
-    token count is the same (4x16 -> 8x8 blocks). Any other shape difference raises,
-    unless `skip_mismatch=True`, which leaves those target variables at
-    their initial values (e.g. a new head with another class count).
-    Source variables the target lacks (e.g. the head, when
-    `include_top=False`) are ignored.
+    the two models' blocks differ (`model.position_embedding_grids()`), also
+    when the token count is the same (4x16 -> 8x8 blocks); a ViT's table is
+    one block over the whole patch grid (its class token kept). With
+    `new_head=True` a head of another shape (another class count) keeps its
+    initial values: fine-tuning. Any other shape difference raises, naming
+    the variable and what to change, unless `skip_mismatch=True`, which
+    leaves every such variable at its initial value. Source variables the
+    target lacks (e.g. the head, when `include_top=False`) are ignored.
 
     Returns:
         The list of target variable paths left untouched.
+
+    Raises:
+        ValueError: a variable missing from the source or of another shape.
     """
     sources = {v.path: v for v in source.weights}
-    source_blocks = _position_embedding_block_sizes(source)
-    target_blocks = _position_embedding_block_sizes(target)
+    source_grids, target_grids = _position_embedding_grids(source), _position_embedding_grids(target)
+    head = _head_paths(target) if new_head else set()
     skipped = []
     for variable in target.weights:
         src = sources.get(variable.path)
@@ -53,21 +64,43 @@ def transfer_weights(source, target, method="bilinear", skip_mismatch=False):
             skipped.append(variable.path)
             continue
         value = keras.ops.convert_to_numpy(src.value)
-        if variable.path in target_blocks and src.path in source_blocks:
-            old, new = source_blocks[src.path], target_blocks[variable.path]
-            if old != new and value.shape[2] == old[0] * old[1]:
-                value = resize_position_embedding(value, old, new, method)
+        if variable.path in target_grids and src.path in source_grids:
+            value = _resized_embedding(value, source_grids[src.path], target_grids[variable.path], method)
         if tuple(value.shape) != tuple(variable.shape):
-            if not skip_mismatch:
-                raise InvalidValueError(
-                    f"Shape mismatch for {variable.path!r}: source {tuple(value.shape)}, "
-                    f"target {tuple(variable.shape)}. Pass skip_mismatch=True to keep "
-                    "the target's initial value."
-                )
+            if not (skip_mismatch or variable.path in head):
+                raise InvalidValueError(_mismatch_message(target, variable, value.shape))
             skipped.append(variable.path)
             continue
         variable.assign(value)
     return skipped
+
+
+def _mismatch_message(model, variable, source_shape):
+    """What differs, and what to change, for a source value that does not fit `variable`."""
+    message = (f"Shape mismatch for {variable.path!r}: source {tuple(source_shape)}, target "
+               f"{tuple(variable.shape)}.")
+    stem = getattr(getattr(model, "patch_embedding", None), "projection", None)
+    if stem is not None and variable.path == stem.kernel.path and len(source_shape) == 4:
+        return f"{message} {stem_hint(source_shape, variable.shape)}"
+    if variable.path in _head_paths(model):
+        return (f"{message} The weights' head predicts {source_shape[-1]} classes: give create_model "
+                f"num_classes={source_shape[-1]} to use it, or your own num_classes for a new head to fine-tune "
+                "(transfer_weights: new_head=True).")
+    return f"{message} Pass skip_mismatch=True to keep the target's initial value."
+
+
+def stem_hint(kernel_shape, model_kernel_shape):
+    """What to change when a checkpoint's patch-embedding kernel `(p, p, channels, width)` does not fit.
+
+    Empty when the patch size and channels agree (the width differs: the
+    shapes in the message say so).
+    """
+    patch, channels = kernel_shape[0], kernel_shape[2]
+    if (patch, channels) == (model_kernel_shape[0], model_kernel_shape[2]):
+        return ""
+    return (f"The weights' stem reads {patch}x{patch}-pixel patches of {channels} channel(s): build the model "
+            f"with patch_size={patch} and input_shape=(height, width, {channels})"
+            + (" (give grayscale images 3 channels)." if channels == 3 else "."))
 
 
 def load_saved_model(path, compile=False):
@@ -101,57 +134,80 @@ def check_keras_archive(path):
                          "save it again.")
 
 
-def load_weights(model, path, make_model=None):
-    """Loads a `.keras` or `.weights.h5` file into `model`, resizing if needed.
+def load_weights(model, weights, make_model=None, new_head=False):
+    """Loads a weights file into `model`, resizing position embeddings if needed.
+
+    `weights` is a `keras_nest.models.pretrained.WeightsFile` (what
+    `create_model` fetches) or a path: a timm checkpoint (`.safetensors`,
+    `.pth`, `.pt`, `.bin`; `load_timm_weights`), or a keras_nest `.keras` or
+    `.weights.h5` file. With `new_head=True` (fine-tuning) a head of another
+    class count keeps its initial values; every other tensor must fit, or
+    the error names it and says what to change.
 
     A `.keras` file records its input size, so position embeddings are
     resized per block whenever the block layout differs (`transfer_weights`).
     A `.weights.h5` file holds no architecture: when it does not fit
-    `model` directly it is loaded into `make_model(input_shape=...)` at the
-    file's own size first (only when `make_model` is given; `create_model`
-    passes one); when its shapes do fit, it is taken to be of `model`'s own
-    block layout, since a 4x16-token block cannot be told from an 8x8 one
-    by its 64 stored rows. Use a `.keras` file to move weights between
-    layouts of the same token count.
+    `model` directly it is loaded into `make_model(input_shape=...,
+    num_classes=...)` at the file's own size and class count first (only
+    when `make_model` is given; `create_model` passes one); when its shapes
+    do fit, it is taken to be of `model`'s own block layout, since a
+    4x16-token block cannot be told from an 8x8 one by its 64 stored rows.
+    Use a `.keras` file to move weights between layouts of the same token count.
+
+    Raises:
+        FileNotFoundError: no file at the path.
+        ValueError: an unsupported file, or tensors that do not fit (named).
     """
-    path = os.fspath(path)
+    from keras_nest.models.pretrained import WeightsFile, layout_of
+
+    if not isinstance(weights, WeightsFile):
+        path = os.fspath(weights)
+        weights = WeightsFile(path, layout_of(path), {}, None, path)
+    path = weights.path
     if not os.path.exists(path):
         raise FileNotFoundError(f"No weights file at {path!r}.")
+    if weights.layout == "timm":
+        return _load_timm(model, weights, new_head)
     if path.endswith(".keras"):
-        source = load_saved_model(path)
-        transfer_weights(source, model)
+        transfer_weights(load_saved_model(path), model, new_head=new_head)
         return model
-    if not path.endswith(".weights.h5"):
-        raise InvalidValueError(
-            f"Unsupported weights file {path!r}: use a .keras or .weights.h5 file "
-            "(timm checkpoints: keras_nest.convert.load_timm_weights)."
-        )
     try:
         model.load_weights(path)
         return model
     except ValueError as error:
-        if make_model is None:
-            raise
-        shapes = _h5_position_embedding_shapes(path)
-        if not shapes:
-            raise InvalidValueError(f"{path!r} does not fit this model: {error}") from error
-        source = make_model(input_shape=_input_shape_from_embedding(model, shapes))
+        shapes = _h5_shapes(path)
+        embeddings = [shape for name, shape in shapes if "position_embedding" in name]
+        if make_model is None or not embeddings or not hasattr(model, "geometry"):
+            raise InvalidValueError(f"{path!r} does not fit this model: {error} (a .weights.h5 file of another "
+                                    "size or class count loads into a NesT; save a ViT as .keras to resize it)."
+                                    ) from error
+        # The head is the one 2-D kernel of a top-level layer ("layers/dense/vars/0").
+        heads = [shape for name, shape in shapes if name.count("/") == 3 and len(shape) == 2]
+        size = {"input_shape": _input_shape_from_embedding(model, embeddings)}
+        classes = {"num_classes": heads[0][1], "class_names": None} if heads else {}
+        source = make_model(**size, **classes)
         source.load_weights(path)
-        transfer_weights(source, model)
+        transfer_weights(source, model, new_head=new_head)
         return model
 
 
-def _h5_position_embedding_shapes(path):
+def _load_timm(model, weights, new_head):
+    from keras_nest.models.timm_checkpoint import load_timm_weights
+
+    if not hasattr(model, "nest_config"):
+        raise InvalidValueError(f"{weights.origin} is a timm NesT checkpoint; it loads into a NesT model only, "
+                                f"not a {type(model).__name__}.")
+    return load_timm_weights(model, weights.path, skip_mismatch=new_head)
+
+
+def _h5_shapes(path):
+    """`[(dataset name, shape)]` of a `.weights.h5` file, sorted by name."""
     import h5py
 
     shapes = []
     with h5py.File(path, "r") as f:
-        f.visititems(
-            lambda name, obj: shapes.append((name, obj.shape))
-            if hasattr(obj, "shape") and "position_embedding" in name
-            else None
-        )
-    return [shape for _, shape in sorted(shapes)]
+        f.visititems(lambda name, obj: shapes.append((name, obj.shape)) if hasattr(obj, "shape") else None)
+    return sorted(shapes)
 
 
 def _input_shape_from_embedding(model, shapes):

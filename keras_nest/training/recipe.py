@@ -12,7 +12,10 @@ evaluation; `keras_nest.data.transforms`; `cifar` and `small` resize whole
 images, in-memory sets are already at size). `small` is ours, tuned for the
 built-in 8x8 digits and 32/64-px shapes on two CPU cores: a higher base rate,
 a short warmup and lighter augmentation, since tiny data sets trained for a
-few epochs underfit under the full regularisation.
+few epochs underfit under the full regularisation. `finetune` is for runs
+that start from pretrained weights (`train(weights=...)`): a quarter of
+`small`'s rate, one warmup epoch, no label-mixing augmentation, and the
+options `layer_decay` and `frozen_epochs` (`keras_nest.training.layer_decay`).
 """
 
 import dataclasses
@@ -48,6 +51,10 @@ class Recipe:
     crop_pct: float = 1.0
     drop_path_rate: float = None  # None keeps the model's own rate
     no_weight_decay: tuple = ("pos_embedding",)
+    # Fine-tuning: step of a variable at depth d of D scaled by layer_decay ** (D - d) (1: off), and the
+    # backbone frozen (only the head trains) for the first frozen_epochs. See training/layer_decay.py.
+    layer_decay: float = 1.0
+    frozen_epochs: float = 0.0
 
     def __post_init__(self):
         """Checks every field; a bad value raises naming the field, the value and the valid range."""
@@ -68,6 +75,8 @@ class Recipe:
             "random_erasing": (0.0, 1.0, True, True),
             "train_crop_min_area": (0.0, 1.0, False, True),
             "crop_pct": (0.0, 1.0, False, True),
+            "layer_decay": (0.0, 1.0, False, True),
+            "frozen_epochs": (0.0, None, True, True),
         }
         for name, minimum in ints.items():
             object.__setattr__(self, name, check_int(f"Recipe field {name}", getattr(self, name), minimum))
@@ -105,6 +114,24 @@ RECIPES = {
         random_erasing=0.0,
         horizontal_flip=False,  # digits are not mirror-symmetric
         drop_path_rate=0.05,
+    ),
+    # From pretrained weights (`weights=`): a lower rate, a short warmup, augmentation that keeps
+    # whole objects (no MixUp/CutMix, no RandAugment, no erasing: a few epochs on a small set);
+    # ImageNet-style crops for images streamed from files, the crop the ImageNet weights saw.
+    "finetune": Recipe(
+        name="finetune",
+        epochs=10,
+        batch_size=64,
+        base_learning_rate=1e-3,
+        warmup_epochs=1,
+        weight_decay=0.05,
+        randaugment_ops=0,
+        mixup_alpha=0.0,
+        cutmix_alpha=0.0,
+        random_erasing=0.0,
+        train_crop_min_area=0.08,
+        crop_pct=0.875,
+        drop_path_rate=0.1,
     ),
 }
 
@@ -145,17 +172,32 @@ def learning_rate_schedule(recipe, steps_per_epoch, batch_size=None):
     )
 
 
-def make_optimizer(recipe, steps_per_epoch, batch_size=None):
-    """AdamW with NesT's settings; no decay on position embeddings."""
+def make_optimizer(recipe, steps_per_epoch, batch_size=None, model=None):
+    """AdamW with NesT's settings; no decay on position embeddings.
+
+    With `recipe.layer_decay < 1` or `recipe.frozen_epochs > 0` (fine-tuning)
+    it is a `LayerwiseAdamW` over `model`'s depths (`model` is then required).
+    """
     import keras
 
-    optimizer = keras.optimizers.AdamW(
+    arguments = dict(
         learning_rate=learning_rate_schedule(recipe, steps_per_epoch, batch_size),
         weight_decay=recipe.weight_decay,
         beta_1=recipe.beta_1,
         beta_2=recipe.beta_2,
         epsilon=recipe.epsilon,
     )
+    if recipe.layer_decay < 1.0 or recipe.frozen_epochs > 0:
+        from keras_nest.training.layer_decay import LayerwiseAdamW, layer_scales
+
+        if model is None:
+            raise InvalidValueError("layer_decay < 1 or frozen_epochs > 0 needs the model (make_optimizer(model=)).")
+        head = [] if model.head is None else [v.path for v in model.head.weights]
+        optimizer = LayerwiseAdamW(layer_scales=layer_scales(model, recipe.layer_decay),
+                                   frozen_steps=int(round(recipe.frozen_epochs * steps_per_epoch)),
+                                   warm_start=head, **arguments)
+    else:
+        optimizer = keras.optimizers.AdamW(**arguments)
     optimizer.exclude_from_weight_decay(var_names=list(recipe.no_weight_decay))
     return optimizer
 

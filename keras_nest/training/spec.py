@@ -28,7 +28,10 @@ class TrainSpec:
     """What makes two runs the same training; stored in `state.json`, fixed on resume.
 
     `dataset` is a data set name, or `"arrays:<sha1>"` for an
-    `(images, labels)` pair; `image_size` is `None` for the model's own.
+    `(images, labels)` pair; `image_size` is `None` for the model's own;
+    `weights` what the model starts from (`create_model`'s `weights`: a
+    published name such as `"imagenet"`, `"hf://ORG/REPO[/FILE]"` or a
+    path), `None` for a random initialisation.
     """
 
     model: str = "nest_nano_16"
@@ -38,10 +41,14 @@ class TrainSpec:
     train_fraction: float = 1.0
     validation_fraction: float = 0.1
     model_overrides: dict = dataclasses.field(default_factory=dict)
+    weights: str = None
 
     def __post_init__(self):
         if not isinstance(self.model, str):
             raise InvalidTypeError(f"model must be a model name (see keras_nest.list_models()), got {self.model!r}.")
+        if self.weights is not None and not isinstance(self.weights, str):
+            raise InvalidTypeError(f"weights must be a name such as 'imagenet', 'hf://ORG/REPO[/FILE]' or a file "
+                                   f"path (a string), got {self.weights!r}.")
         object.__setattr__(self, "seed", check_int("seed", self.seed))  # plain Python values: stored as JSON
         object.__setattr__(self, "train_fraction",
                            check_float("train_fraction", self.train_fraction, 0.0, 1.0, min_inclusive=False))

@@ -35,6 +35,8 @@ from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.export import export_model
 from keras_nest.io_utils import atomic_write
 from keras_nest.models import count_macs, create_model, load_saved_model, preset_config
+from keras_nest.models.pretrained import weights_config
+from keras_nest.presets import get_preset
 from keras_nest.training.augment import make_augmenter
 from keras_nest.training.callbacks import EpochCommit, NanGuard
 from keras_nest.training.distribute import (
@@ -76,6 +78,7 @@ def train(
     export=True,
     verbose="auto",
     model_overrides=None,
+    weights=None,
     recipe_overrides=None,
     callbacks=(),
     tpu=None,
@@ -104,6 +107,11 @@ def train(
             the best epoch (default 0.1), for data sets without a validation
             split. The test split only ever serves the final evaluation.
         model_overrides: extra `create_model` arguments.
+        weights: what the model starts from: `"imagenet"` (the preset's
+            published weights), `"hf://ORG/REPO[/FILE]"` or a file path
+            (see `create_model`); every tensor that fits is kept, the head is
+            new when the class count differs, the input normalisation is
+            the weights' own. Use it with `recipe="finetune"`.
 
     Returns:
         A dict with `test_accuracy` (top-1), `test_top5_accuracy` where there
@@ -118,7 +126,7 @@ def train(
     start = time.time()
     given = _given_identity(model=model, dataset=dataset, image_size=image_size, seed=seed,
                             train_fraction=train_fraction, validation_fraction=validation_fraction,
-                            model_overrides=model_overrides)
+                            model_overrides=model_overrides, weights=weights)
     requested = _recipe_request(recipe, epochs=epochs, batch_size=batch_size, overrides=recipe_overrides)
     options = RunOptions(strategy=strategy, jit_compile=jit_compile, precision=precision,
                          tensorboard=tensorboard, export=export, verbose=verbose,
@@ -251,15 +259,15 @@ def _run(run, spec, recipe, source, options, start):
     # streamed source's statistics decodes images).
     strategy = resolve_strategy(options.strategy, tpu=options.tpu)
     info = dataset_info(source, image_size=size)
+    done = run.state.epoch if run.resumed else 0
     with strategy.scope():  # built before any data is read, so a bad size or config fails at once
-        net = _build_model(spec, recipe, size, info)
+        net = _build_model(spec, recipe, size, info, resumed_from=run.file(LAST) if done else None)
     jit = resolve_jit_compile(options.jit_compile, strategy, macs_per_step=count_macs(net) * recipe.batch_size)
     if options.verbose and run.chief:
         print(_first_line(run, spec, recipe, jit), flush=True)
-    done = run.state.epoch if run.resumed else 0
     data = _make_data(source, spec, recipe, size, info, strategy, first_epoch=done)
     with strategy.scope():
-        optimizer = make_optimizer(recipe, data.steps_per_epoch, recipe.batch_size)
+        optimizer = make_optimizer(recipe, data.steps_per_epoch, recipe.batch_size, model=net)
         if done:
             _restore(run, net, optimizer, data.steps_per_epoch)
         net.compile(optimizer=optimizer, loss=make_loss(recipe), metrics=_metrics(info.num_classes),
@@ -281,19 +289,30 @@ def _first_line(run, spec, recipe, jit):
     xla = {True: "on", False: "off"}.get(jit, "Keras' choice")
     start = f"resuming after epoch {run.state.epoch}" if run.resumed else "new run"
     height, width = spec.image_size
-    return (f"keras-nest train: {spec.model} on {spec.dataset} at {height}x{width}, recipe {recipe.name} "
+    weights = f" from weights {spec.weights}" if spec.weights else ""
+    return (f"keras-nest train: {spec.model}{weights} on {spec.dataset} at {height}x{width}, recipe {recipe.name} "
             f"({recipe.epochs} epochs, batch {recipe.batch_size}), {start} in {run.path}, XLA {xla}")
 
 
-def _build_model(spec, recipe, size, info):
-    overrides = dict(spec.model_overrides)
+def _build_model(spec, recipe, size, info, resumed_from=None):
+    """The run's model: with `spec.weights`, what they bring (their input normalisation) and them.
+
+    `resumed_from` (the run's own checkpoint) replaces the weights: the model
+    keeps that checkpoint's normalisation and GELU form (its weights are
+    restored from it later), whether or not `spec.weights` is still there.
+    """
+    source = resumed_from or spec.weights
+    carried = weights_config(get_preset(spec.model, "classifier"), source) if source else {}
+    overrides = {**carried, **spec.model_overrides}
     # The saved models take raw pixels and name their classes, so they work without the run folder.
     overrides.update(input_shape=(*size, info.channels), num_classes=info.num_classes, include_preprocessing=True,
-                     pixel_mean=tuple(info.mean), pixel_std=tuple(info.std),
                      class_names=[str(name) for name in info.class_names], crop_pct=recipe.crop_pct)
+    if "pixel_mean" not in carried:  # pretrained features expect the inputs normalised as in pretraining
+        overrides.update(pixel_mean=tuple(info.mean), pixel_std=tuple(info.std))
     if recipe.drop_path_rate is not None:
         overrides["drop_path_rate"] = recipe.drop_path_rate
-    return create_model(spec.model, seed=spec.seed, **overrides)
+    weights = None if resumed_from else spec.weights
+    return create_model(spec.model, weights=weights, seed=spec.seed, **overrides)
 
 
 def _make_data(source, spec, recipe, size, info, strategy, first_epoch):
@@ -398,7 +417,7 @@ def _divergence_message(where, run):
 def _finish(run, spec, recipe, info, data, options, size, start):
     final = run.load_model(BEST, compile=False)
     if not final.includes_preprocessing:  # a best epoch saved before models carried their preprocessing
-        rebuilt = _build_model(spec, recipe, size, info)
+        rebuilt = _build_model(spec, recipe, size, info, resumed_from=run.file(LAST))
         rebuilt.set_weights(final.get_weights())  # the preprocessing layer holds no weights
         final = rebuilt
         atomic_write(run.file(BEST), final.save)  # the same weights, now taking raw pixels
@@ -418,7 +437,8 @@ def _finish(run, spec, recipe, info, data, options, size, start):
         "validation_examples": data.num_validation,
         "test_examples": data.num_test,
         "image_size": list(size),
-        "normalization": {"mean": [float(m) for m in info.mean], "std": [float(v) for v in info.std]},
+        # The model's own: the data set's, or those of the weights it started from.
+        "normalization": {"mean": final.model_config["pixel_mean"], "std": final.model_config["pixel_std"]},
         "params": int(final.count_params()),
         "recipe": dataclasses.asdict(recipe),
         "spec": dataclasses.asdict(spec),
