@@ -136,6 +136,8 @@ def test_imagenet_presets_name_their_published_weights(monkeypatch):
     assert config["class_names"][:2] == ["tench", "goldfish"] and len(config["class_names"]) == 1000
     assert config["pixel_mean"] == list(presets.IMAGENET_MEAN) and config["crop_pct"] == 0.875
     assert config["gelu_approximate"] is False and config["include_preprocessing"] is True
+    handle = keras_nest.create_model("nest_tiny_imagenet", weights="hf://timm/nest_tiny_jx.goog_in1k")
+    assert handle.get_config()["class_names"] == config["class_names"]  # the published file: the same model
     # Overrides win; a new class count drops the ImageNet names.
     small = keras_nest.create_model("nest_tiny_imagenet", weights="imagenet", num_classes=5,
                                     include_preprocessing=False, input_shape=(64, 64, 3))

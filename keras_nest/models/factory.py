@@ -11,7 +11,7 @@ from keras_nest.errors import InvalidTypeError, InvalidValueError
 from keras_nest.layers._checks import check_int
 from keras_nest.models.nest import NestModel
 from keras_nest.models.nest_generator import NestGenerator
-from keras_nest.models.pretrained import fetch_weights, weights_config
+from keras_nest.models.pretrained import fetch_weights, published_record, weights_config
 from keras_nest.models.sagan import ResnetDiscriminator, SaganGenerator
 from keras_nest.models.vit import VitModel
 from keras_nest.models.weights import load_weights
@@ -138,7 +138,7 @@ def _with_weights_config(preset, weights, overrides):
     if overrides.get("include_preprocessing") is False:
         carried = {k: v for k, v in carried.items() if k not in ("pixel_mean", "pixel_std")}
     merged = {**carried, **overrides}
-    record = preset.weights.get(weights) if isinstance(weights, str) else None
+    record = published_record(preset, weights)
     num_classes = merged.get("num_classes", merged.get("classes", preset.config.get("num_classes")))
     if record is not None and record.labels == "imagenet" and num_classes == 1000:
         from keras_nest.imagenet_classes import imagenet_class_names

@@ -101,8 +101,15 @@ def layout_of(filename):
                             f"({', '.join(TIMM_EXTENSIONS)}) or a keras_nest file ({', '.join(KERAS_EXTENSIONS)}).")
 
 
-def _named(preset, weights):
-    """The preset's `PretrainedWeights` record called `weights`, or `None` for a hub handle or a path."""
+def published_record(preset, weights):
+    """The preset's `PretrainedWeights` record that `weights` names (its key, or a hub handle of its file).
+
+    `None` for other hub handles and paths.
+
+    Raises:
+        TypeError: `weights` is not a string or path.
+        ValueError: a bare name that is not one of the preset's.
+    """
     if not isinstance(weights, (str, os.PathLike)):
         names = "".join(f"{k!r}, " for k in preset.weights)
         note = "" if names else f" ({preset.name} has no published weights)"
@@ -144,7 +151,7 @@ def weights_config(preset, weights):
     >>> config["crop_pct"], config["gelu_approximate"], config["pixel_mean"]
     (0.875, False, (0.485, 0.456, 0.406))
     """
-    record = _named(preset, weights)
+    record = published_record(preset, weights)
     if record is not None:
         return dict(record.config)
     path = os.fspath(weights)
@@ -186,7 +193,7 @@ def fetch_weights(preset, weights):
     ...
     keras_nest.errors.InvalidValueError: Unknown weights 'imagenet' for 'nest_nano_16': its published weights ...
     """
-    record = _named(preset, weights)
+    record = published_record(preset, weights)
     if record is not None:
         hub = _HubFile(record.repo_id, record.filename, record.revision, record.sha256)
         return WeightsFile(_download(hub), record.layout, record.config, record.labels, hub.origin)

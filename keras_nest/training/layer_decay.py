@@ -1,14 +1,15 @@
 """Layer-wise learning-rate decay and a frozen-backbone warm start, as one AdamW.
 
 Fine-tuning a pretrained transformer moves its lower layers less than its
-top: BEiT (Bao et al. 2021, §2.6) and timm's `param_groups_layer_decay`
-scale the step of a variable at depth `d` of `D` by `layer_decay ** (D - d)`
-(the head, at `D`, keeps the full rate). A warm start trains the new head
-alone for the first steps, so the backbone does not move while the head's
-error is large (its Adam moments still gather gradients meanwhile, as
-frozen layers' do not in a two-stage fit). Both are one per-variable factor on AdamW's step (and on its
-decoupled weight decay, as a parameter group's rate scales both), so the
-optimizer, its schedule and its saved state stay those of a plain run.
+top: BEiT (Bao et al. 2021) and timm's `param_groups_layer_decay` scale the
+step of a variable at depth `d` of `D` by `layer_decay ** (D - d)` (the
+head, at `D`, keeps the full rate). A warm start trains the new head alone
+for the first steps, so the backbone does not move while the head's error is
+large (its Adam moments still gather gradients meanwhile, as frozen layers'
+do not in a two-stage fit). Both are one per-variable factor on AdamW's step
+(and on its decoupled weight decay, as a parameter group's rate scales
+both), so the optimizer, its schedule and its saved state stay those of a
+plain run.
 """
 
 import keras
