@@ -6,17 +6,29 @@ blob's name for Git-LFS files), `refs/main` the commit, and
 timm NesT made by `tools/make_timm_fixture.py` (`tests/fixtures`).
 """
 
+import json
 import os
 import shutil
+
+import numpy as np
 
 from keras_nest.models.pretrained import file_sha256
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 TIMM_CHECKPOINT = os.path.join(FIXTURES, "timm_nest_small.safetensors")
+TIMM_IO = os.path.join(FIXTURES, "timm_nest_small_io.npz")  # inputs, outputs and the `Nest` arguments used
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-# The model `tools/make_timm_fixture.py` saved (timm `Nest` arguments in keras_nest's names).
-FIXTURE_CONFIG = dict(input_shape=(32, 32, 3), patch_size=2, embed_dims=(16, 32, 64), num_heads=(2, 2, 4),
-                      depths=(1, 1, 2), attention="multi_head", num_classes=10)
+
+
+def nest_arguments(timm_config):
+    """`NestModel` arguments for a timm `Nest` config (its keyword arguments, as the fixture stores them)."""
+    side, channels = timm_config["img_size"], timm_config["in_chans"]
+    names = ("patch_size", "embed_dims", "num_heads", "depths", "num_classes", "mlp_ratio")
+    return dict(input_shape=(side, side, channels), **{name: timm_config[name] for name in names})
+
+
+# The model `tools/make_timm_fixture.py` saved, in keras_nest's names.
+FIXTURE_CONFIG = dict(nest_arguments(json.loads(str(np.load(TIMM_IO)["config_json"]))), attention="multi_head")
 
 
 def add_to_cache(cache, repo_id, filename, source=TIMM_CHECKPOINT):

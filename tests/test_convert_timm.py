@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import keras_nest
+from hub_fixture import nest_arguments
 from keras_nest.convert import load_timm_weights, read_state_dict
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
@@ -22,18 +23,7 @@ def fixture():
 
 def model_for(config, **overrides):
     """The keras_nest model matching a timm `Nest` config (exact GELU, as timm)."""
-    kwargs = dict(
-        input_shape=(config["img_size"], config["img_size"], config["in_chans"]),
-        patch_size=config["patch_size"],
-        embed_dims=config["embed_dims"],
-        num_heads=config["num_heads"],
-        depths=config["depths"],
-        num_classes=config["num_classes"],
-        mlp_ratio=config["mlp_ratio"],
-        gelu_approximate=False,
-    )
-    kwargs.update(overrides)
-    return keras_nest.NestModel(**kwargs)
+    return keras_nest.NestModel(**{**nest_arguments(config), "gelu_approximate": False, **overrides})
 
 
 def test_converted_logits_match_timm(fixture):

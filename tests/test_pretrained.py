@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import keras_nest
-from hub_fixture import FIXTURE_CONFIG, TIMM_CHECKPOINT, add_to_cache
+from hub_fixture import FIXTURE_CONFIG, TIMM_CHECKPOINT, TIMM_IO, add_to_cache
 from keras_nest import presets
 from keras_nest.convert import load_timm_weights
 from keras_nest.errors import ChecksumMismatchError, MissingDependencyError, WeightsNotFoundError
@@ -19,7 +19,7 @@ from keras_nest.models import factory
 from keras_nest.models.pretrained import file_sha256, hub_declared_sha256
 
 REPO = "keras-nest/nest-fixture"
-IO = np.load(os.path.join(os.path.dirname(TIMM_CHECKPOINT), "timm_nest_small_io.npz"))
+IO = np.load(TIMM_IO)
 MEAN, STD = np.array(presets.IMAGENET_MEAN), np.array(presets.IMAGENET_STD)
 
 

@@ -90,8 +90,8 @@ def file_lists(arg, holdout=0.2):
 def load(arg, split, image_size, channels, num_examples=None, holdout=0.2):
     root = _root(arg)
     holdout = _check_holdout(holdout)
-    _, files = _files(root, holdout)
-    data = _decoded(root, split, image_size, channels, holdout, _fingerprint(root, files))
+    class_names, files = _files(root, holdout)
+    data = _decoded(root, split, image_size, channels, tuple(class_names), _fingerprint(files))
     if data["skipped"]:
         shown = ", ".join(data["skipped"][:3]) + (", ..." if len(data["skipped"]) > 3 else "")
         warnings.warn(
@@ -213,8 +213,8 @@ def _train_stats(root, holdout, stamp, image_size, channels):
     return mean, std, next(iter(sizes)) if len(sizes) == 1 else None
 
 
-def _fingerprint(root, files):
-    """What the decoded cache depends on: every file's path, size and mtime."""
+def _fingerprint(files):
+    """What the decoded cache depends on: every file's split, path, label, size and mtime."""
     stamp = []
     for split in SPLITS:
         for path, label in files[split]:
@@ -224,10 +224,10 @@ def _fingerprint(root, files):
 
 
 @functools.lru_cache(maxsize=8)
-def _decoded(root, split, image_size, channels, holdout, fingerprint):
-    class_names, files = _files(root, holdout)
+def _decoded(root, split, image_size, channels, class_names, fingerprint):
+    files = [(pathlib.Path(path), label) for where, path, label, _, _ in fingerprint if where == split]
     images, labels, skipped, sizes = [], [], [], set()
-    for path, label in files[split]:
+    for path, label in files:
         try:
             image = read_image(path, channels)
         except ValueError:
@@ -241,7 +241,7 @@ def _decoded(root, split, image_size, channels, holdout, fingerprint):
     if not images:
         raise InvalidValueError(
             f"No readable images in the {split!r} split of {root} "
-            f"({len(files[split])} image file(s) found, {len(skipped)} unreadable)."
+            f"({len(files)} image file(s) found, {len(skipped)} unreadable)."
         )
     if image_size is None and len(sizes) > 1:
         examples = ", ".join(f"{h}x{w}" for h, w in sorted(sizes)[:3])

@@ -24,9 +24,8 @@ import hashlib
 import json
 import os
 import re
-import types
 import zipfile
-from typing import Mapping, Optional
+from typing import Optional
 
 from keras_nest.errors import (
     ChecksumMismatchError,
@@ -48,24 +47,17 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 @dataclasses.dataclass(frozen=True)
 class WeightsFile:
-    """A weights file on disk and what it brings.
+    """A weights file on disk (what it brings to the model's config: `weights_config`).
 
     - `path`: local file.
     - `layout`: `"timm"` (PyTorch names and layouts) or `"keras"` (a
       keras_nest `.keras` / `.weights.h5` file).
-    - `config`: constructor arguments the weights were made for.
-    - `labels`: the class names' set (`"imagenet"`) or `None`.
     - `origin`: where it came from, for messages (`"timm/nest_tiny_jx.goog_in1k/model.safetensors"`).
     """
 
     path: str
     layout: str
-    config: Mapping
-    labels: Optional[str]
     origin: str
-
-    def __post_init__(self):
-        object.__setattr__(self, "config", types.MappingProxyType(dict(self.config)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,16 +188,15 @@ def fetch_weights(preset, weights):
     record = published_record(preset, weights)
     if record is not None:
         hub = _HubFile(record.repo_id, record.filename, record.revision, record.sha256)
-        return WeightsFile(_download(hub), record.layout, record.config, record.labels, hub.origin)
+        return WeightsFile(_download(hub), record.layout, hub.origin)
     weights = os.fspath(weights)
     if weights.startswith(HF_PREFIX):
         hub = _hub_handle(weights)
-        return WeightsFile(_download(hub), layout_of(hub.filename), weights_config(preset, weights), None,
-                           hub.origin)
+        return WeightsFile(_download(hub), layout_of(hub.filename), hub.origin)
     layout = layout_of(weights)
     if not os.path.exists(weights):
         raise FileNotFoundError(f"No weights file at {weights!r}.")
-    return WeightsFile(weights, layout, weights_config(preset, weights), None, weights)
+    return WeightsFile(weights, layout, weights)
 
 
 def _download(hub):
@@ -239,10 +230,8 @@ def _download(hub):
                                    f"revision {hub.revision!r}: check the name (hf://ORG/REPO/FILE).") from None
     except (EntryNotFoundError, HfHubHTTPError, OSError) as error:
         raise WeightsNotFoundError(_not_found_message(hub, error, constants)) from error
-    check_sha256(path, hub.sha256, hub.origin)
-    declared = hub_declared_sha256(path)
-    if declared is not None:
-        check_sha256(path, declared, hub.origin, "the hub declared for it")
+    expected = [(hub.sha256, "recorded for it"), (hub_declared_sha256(path), "the hub declared for it")]
+    check_sha256(path, [(digest, whose) for digest, whose in expected if digest is not None], hub.origin)
     return path
 
 
@@ -287,17 +276,20 @@ def hub_declared_sha256(path):
     return None
 
 
-def check_sha256(path, expected, origin, whose="recorded for it"):
-    """Raises `ChecksumMismatchError` unless `path` hashes to `expected` (`None`: nothing to check).
+def check_sha256(path, expected, origin):
+    """Raises `ChecksumMismatchError` unless `path` hashes to every digest of `expected`.
 
-    The file is left where it is: the hub cache belongs to the user.
+    `expected`: `[(hex digest, whose it is)]`, e.g. `("ab12...", "recorded
+    for it")`; the file is read once, and not at all when it is empty. The
+    file is left where it is: the hub cache belongs to the user.
     """
-    if expected is None:
+    if not expected:
         return
     actual = file_sha256(path)
-    if actual != expected.lower():
-        raise ChecksumMismatchError(
-            f"{origin}: the file {path} has SHA-256 {actual}, not the {expected} {whose}. It was not loaded "
-            "and nothing was deleted. It is damaged or not the published file: delete it and download it "
-            "again (`hf download ... --force-download`), or pass the file you trust as weights=PATH."
-        )
+    for digest, whose in expected:
+        if actual != digest.lower():
+            raise ChecksumMismatchError(
+                f"{origin}: the file {path} has SHA-256 {actual}, not the {digest} {whose}. It was not loaded "
+                "and nothing was deleted. It is damaged or not the published file: delete it and download it "
+                "again (`hf download ... --force-download`), or pass the file you trust as weights=PATH."
+            )

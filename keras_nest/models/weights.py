@@ -162,7 +162,7 @@ def load_weights(model, weights, make_model=None, new_head=False):
 
     if not isinstance(weights, WeightsFile):
         path = os.fspath(weights)
-        weights = WeightsFile(path, layout_of(path), {}, None, path)
+        weights = WeightsFile(path, layout_of(path), path)
     path = weights.path
     if not os.path.exists(path):
         raise FileNotFoundError(f"No weights file at {path!r}.")
