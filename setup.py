@@ -16,6 +16,9 @@ def requirements():
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+# The JAX backend (CPU wheel; TPU and GPU builds: see the README's Backends section).
+JAX = ["jax>=0.4.36"]
+
 # create_model(weights="imagenet"): downloads from the Hugging Face hub; timm checkpoints are safetensors.
 HUB = ["huggingface_hub>=0.25", "safetensors>=0.4"]
 
@@ -33,11 +36,12 @@ setup(
     install_requires=requirements(),
     extras_require={
         "test": ["pytest>=8", "safetensors>=0.4", "jupytext>=1.16", "hypothesis>=6.100", "ruff>=0.5",
-                 "psutil>=5.9", "tensorflow-datasets>=4.9", *HUB, *EXPORT],
+                 "psutil>=5.9", "tensorflow-datasets>=4.9", *HUB, *EXPORT, *JAX],
         "plots": ["matplotlib>=3.7"],
         "tfds": ["tensorflow-datasets>=4.9"],
         "export": EXPORT,
         "hub": HUB,
+        "jax": JAX,
         "torch": ["torch>=2.1", "timm>=1.0", "safetensors>=0.4"],
     },
     entry_points={"console_scripts": ["keras-nest=keras_nest.cli:main"]},

@@ -1,16 +1,22 @@
 """Images/s of a keras_nest model for inference and one training step.
 
 Prints one JSON line per measurement, then (with --compare-timm) a summary
-line with keras_nest / timm ratios measured in the same run. Examples:
+line with keras_nest / timm ratios measured in the same run; `--out FILE`
+also appends every line to FILE. Each Keras backend runs in its own
+subprocess (Keras fixes its backend at import), one after the other, timm
+first. Examples:
 
     python benchmarks/throughput.py --model nest_tiny_imagenet --batch-size 8
     python benchmarks/throughput.py --model nest_tiny_cifar --batch-size 64 \
-        --attention multi_head --jit-compile on off --precision float32 mixed_bfloat16 \
-        --compare-timm --timm-python /path/to/venv-with-timm/bin/python
+        --attention multi_head --backends tensorflow jax torch --jit-compile on off \
+        --compare-timm --timm-python /path/to/venv-with-timm/bin/python \
+        --torch-python /path/to/venv-with-torch/bin/python
 
 Inference is `model.predict_on_batch`, training is `model.train_on_batch`
 with AdamW and categorical cross-entropy, both compiled by Keras with the
-requested `jit_compile`. Inputs are random; nothing is downloaded.
+requested `jit_compile` (XLA on TensorFlow, `jax.jit` on JAX,
+`torch.compile` on PyTorch; "off" is eager on JAX and PyTorch). Inputs are
+random; nothing is downloaded.
 """
 
 import argparse
@@ -29,8 +35,11 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description="keras_nest throughput benchmark")
     p.add_argument("--model", default="nest_tiny_imagenet")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"),
+    p.add_argument("--backends", nargs="+", default=[os.environ.get("KERAS_BACKEND", "tensorflow")],
                    choices=["tensorflow", "jax", "torch"])
+    p.add_argument("--torch-python", default=sys.executable, help="python interpreter for the torch backend")
+    p.add_argument("--out", help="also append every JSON line to this file")
+    p.add_argument("--child", help=argparse.SUPPRESS)  # the backend a subprocess measures
     p.add_argument("--mode", choices=["inference", "train", "both"], default="both")
     p.add_argument("--jit-compile", nargs="+", choices=["on", "off"], default=["on"])
     p.add_argument("--precision", nargs="+", choices=["float32", "mixed_bfloat16"], default=["float32"])
@@ -95,35 +104,62 @@ def run_timm(args, mode):
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
+def child_command(args, backend):
+    """This script, measuring `backend` alone in a fresh interpreter."""
+    python = args.torch_python if backend == "torch" else sys.executable
+    command = [python, os.path.abspath(__file__), "--child", backend, "--model", args.model,
+               "--batch-size", str(args.batch_size), "--mode", args.mode, "--jit-compile", *args.jit_compile,
+               "--precision", *args.precision, "--iters", str(args.iters), "--warmup", str(args.warmup),
+               "--min-seconds", str(args.min_seconds)]
+    return command + (["--attention", args.attention] if args.attention else [])
+
+
+def ratios(results, timm_results):
+    return [
+        {
+            "backend": r["backend"], "mode": r["mode"], "jit_compile": r["jit_compile"],
+            "precision": r["precision"], "keras_nest": round(r["images_per_second"], 3),
+            "timm": round(timm_results[r["mode"]]["images_per_second"], 3),
+            "ratio": round(r["images_per_second"] / timm_results[r["mode"]]["images_per_second"], 3),
+        }
+        for r in results
+    ]
+
+
 def main(argv=None):
     args = parse_args(argv)
-    os.environ["KERAS_BACKEND"] = args.backend
     modes = ["inference", "train"] if args.mode == "both" else [args.mode]
-    # timm runs first, in a subprocess, before this process starts TensorFlow
-    # (whose idle thread pools would otherwise compete with it for the cores).
+    if args.child:
+        os.environ["KERAS_BACKEND"] = args.child
+        for mode in modes:
+            for precision in args.precision:
+                for jit in args.jit_compile:
+                    print(json.dumps(measure(args, mode, jit, precision)), flush=True)
+        return
+
+    def emit(line):
+        print(json.dumps(line), flush=True)
+        if args.out:
+            with open(args.out, "a") as f:
+                f.write(json.dumps(line) + "\n")
+
+    # timm first, then each backend, each in its own process: no framework's idle thread pools
+    # compete for the cores with another's measurement.
     timm_results = {}
     if args.compare_timm:
         for mode in modes:
             (timm_results[mode],) = run_timm(args, mode)
-            print(json.dumps(timm_results[mode]), flush=True)
+            emit(timm_results[mode])
     results = []
-    for mode in modes:
-        for precision in args.precision:
-            for jit in args.jit_compile:
-                results.append(measure(args, mode, jit, precision))
-                print(json.dumps(results[-1]), flush=True)
+    for backend in args.backends:
+        out = subprocess.run(child_command(args, backend), check=True, capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("{"):
+                results.append(json.loads(line))
+                emit(results[-1])
     if args.compare_timm:
-        ratios = [
-            {
-                "mode": r["mode"], "jit_compile": r["jit_compile"], "precision": r["precision"],
-                "keras_nest": round(r["images_per_second"], 3),
-                "timm": round(timm_results[r["mode"]]["images_per_second"], 3),
-                "ratio": round(r["images_per_second"] / timm_results[r["mode"]]["images_per_second"], 3),
-            }
-            for r in results
-        ]
-        print(json.dumps({"summary": "keras_nest / timm images/s, same machine, same run", "ratios": ratios}),
-              flush=True)
+        emit({"summary": "keras_nest / timm images/s, same machine, same run", "model": args.model,
+              "batch_size": args.batch_size, "ratios": ratios(results, timm_results)})
 
 
 if __name__ == "__main__":

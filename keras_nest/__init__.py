@@ -28,7 +28,8 @@ def _started_as_cli():
     # `keras-nest --help` and `keras-nest models` need no TensorFlow (~5 s to import);
     # each CLI command imports what it uses. Everywhere else the package imports
     # eagerly, so its Keras classes are registered before any `keras.saving.load_model`.
-    return _os.path.basename(_sys.argv[0] if _sys.argv else "") == "keras-nest"
+    # (`python -m keras_nest.cli` imports this package while argv[0] is still "-m".)
+    return (_sys.argv[0] if _sys.argv else "") == "-m" or _os.path.basename(_sys.argv[0]) == "keras-nest"
 
 
 if _started_as_cli():

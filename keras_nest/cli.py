@@ -21,6 +21,7 @@ import os
 import sys
 
 from keras_nest import __version__
+from keras_nest.backends import select_backend
 
 
 def _load_tensorflow_quietly():
@@ -294,6 +295,13 @@ def _verbosity(text):
     raise argparse.ArgumentTypeError(f"expected auto, 0, 1 or 2, got {text!r}")
 
 
+def _add_backend(parser):
+    from keras_nest.backends import BACKENDS
+
+    parser.add_argument("--backend", choices=BACKENDS,
+                        help="Keras backend (default: KERAS_BACKEND, else Keras' configured one, tensorflow)")
+
+
 def _add_train(commands):
     from keras_nest.training.distribute import JIT_CHOICES, PRECISIONS, STRATEGIES
     from keras_nest.training.spec import DEFAULT_RECIPE, RunOptions, TrainSpec
@@ -316,7 +324,9 @@ def _add_train(commands):
     train.add_argument("--seed", type=int, help=f"seeds weights, data order, augmentation (default {spec.seed})")
     train.add_argument("--train-fraction", type=float,
                        help=f"stratified fraction of the train split to use (default {spec.train_fraction:g})")
-    train.add_argument("--strategy", choices=STRATEGIES, help=f"tf.distribute strategy (default {options.strategy})")
+    train.add_argument("--strategy", choices=STRATEGIES,
+                       help=f"tensorflow: mirrored | multiworker | tpu (tf.distribute); jax: data_parallel "
+                       f"(keras.distribution); default {options.strategy}: the backend's best for the devices")
     train.add_argument("--tpu", help="TPU name or address for --strategy tpu")
     train.add_argument("--jit-compile", choices=JIT_CHOICES,
                        help=f"XLA (default {options.jit_compile}: see the README's Distribution section)")
@@ -326,6 +336,7 @@ def _add_train(commands):
     train.add_argument("--verbose", default="auto", type=_verbosity,
                        help="0, 1 (progress bar) or 2 (a line per epoch); auto: 1 on a terminal, else 2")
     _add_recipe_flags(train.add_argument_group("recipe fields (defaults: small / cifar / imagenet / finetune)"))
+    _add_backend(train)
     train.set_defaults(run=_cmd_train)
 
 
@@ -348,6 +359,7 @@ def _add_evaluate(commands):
     evaluate.add_argument("--dataset", required=True, help="digits | shapes | tfds:NAME | folder:PATH")
     evaluate.add_argument("--split", help="default: test (validation where there is no test split)")
     evaluate.add_argument("--batch-size", type=int, help=f"images per batch (default {defaults['batch_size']})")
+    _add_backend(evaluate)
     evaluate.set_defaults(run=_cmd_evaluate)
 
 
@@ -369,6 +381,7 @@ def _add_predict(commands):
                          "training takes from the recipe: 1 resizes the whole image, 0.875 for imagenet)")
     predict.add_argument("--dataset", help="only for a model without preprocessing: its training data set "
                          "(default: from result.json beside it)")
+    _add_backend(predict)
     predict.set_defaults(run=_cmd_predict)
 
 
@@ -381,6 +394,7 @@ def _add_export(commands):
     export.add_argument("--model-path", required=True, help="a .keras file")
     export.add_argument("--format", choices=formats, default=formats[0], help=f"default {formats[0]}")
     export.add_argument("--out", help="folder (saved_model) or file (.tflite, .onnx); default: beside the model")
+    _add_backend(export)
     export.set_defaults(run=_cmd_export)
 
 
@@ -401,6 +415,7 @@ def _add_explain(commands):
                        "CAM of the trained head), rollout (that CAM moved along the top level's attention)")
     top_k = _defaults("explain/figures.py", "explain_figure")["top_k"]
     image.add_argument("--top-k", type=int, help=f"classes listed (default {top_k})")
+    _add_backend(image)
     image.set_defaults(run=_cmd_explain_image)
     evaluate = targets.add_parser("evaluate", help="weakly supervised localization scores as JSON")
     evaluate.add_argument("--model-path", required=True, help="a NesT classifier .keras file")
@@ -410,6 +425,7 @@ def _add_explain(commands):
     evaluate.add_argument("--split", help=f"split to score (default {scoring['split']})")
     evaluate.add_argument("--num-examples", type=int, help="score the first N images (default: all)")
     evaluate.add_argument("--batch-size", type=int, help=f"images per batch (default {scoring['batch_size']})")
+    _add_backend(evaluate)
     evaluate.set_defaults(run=_cmd_explain_evaluate)
 
 
@@ -444,6 +460,7 @@ def _add_gan(commands):
     train.add_argument("--resume", action="store_true", help="continue the run in --out to a larger --steps")
     train.add_argument("--seed", type=int, help=f"default {spec.seed}")
     train.add_argument("--verbose", default="auto", type=_verbosity, help="0, 1, 2 or auto (as for train)")
+    _add_backend(train)
     train.set_defaults(run=_cmd_gan_train)
     drawing = _defaults("gan/training.py", "sample")
     sample = gan_commands.add_parser("sample", help="a PNG grid of samples from a saved generator")
@@ -451,6 +468,7 @@ def _add_gan(commands):
     sample.add_argument("--n", type=int, help=f"images in the grid (default {drawing['num_images']})")
     sample.add_argument("--seed", type=int, help=f"noise seed (default {drawing['seed']})")
     sample.add_argument("--out", help=f"PNG to write (default {drawing['out']})")
+    _add_backend(sample)
     sample.set_defaults(run=_cmd_gan_sample)
 
 
@@ -491,11 +509,13 @@ def main(argv=None):
     args = build_parser().parse_args(_legacy_argv(sys.argv[1:] if argv is None else argv))
     if args.command == "models" and args.kind is None:
         args.kind = "classifier" if args.json else "all"
-    if args.command != "models":
-        _load_tensorflow_quietly()
     from keras_nest.training.run_folder import TrainingDiverged
 
     try:
+        if getattr(args, "backend", None):
+            select_backend(args.backend)
+        if args.command != "models":
+            _load_tensorflow_quietly()
         return args.run(args)
     except TrainingDiverged as error:
         print(f"keras-nest: {error}", file=sys.stderr)

@@ -16,6 +16,18 @@ import pytest  # noqa: E402
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running test (still run in CI)")
+    config.addinivalue_line("markers", "tensorflow_only: tests TensorFlow's own behaviour (tf.data graphs, "
+                            "tf.function); skipped when the suite runs on another Keras backend")
+
+
+def pytest_collection_modifyitems(config, items):
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return
+    skip = pytest.mark.skip(reason=f"tests TensorFlow's own behaviour; this run uses the {backend} backend")
+    for item in items:
+        if "tensorflow_only" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

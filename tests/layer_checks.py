@@ -70,7 +70,9 @@ def _functional(layer_cls, init_kwargs, input_data):
 def _copy_weights(source, target):
     assert len(source.weights) == len(target.weights)
     for s, t in zip(source.weights, target.weights, strict=True):
-        t.assign(keras.ops.cast(s, t.dtype))
+        # Through numpy: on JAX an assigned array is shared, not copied, and a jitted predict
+        # donates (deletes) its model's buffers, which would delete the source's too.
+        t.assign(np.asarray(keras.ops.convert_to_numpy(s), dtype=t.dtype))
 
 
 def run_layer_test(

@@ -79,7 +79,7 @@ def test_losses():
 
 
 def test_diffaugment_translation_and_cutout():
-    from keras_nest.gan.diffaugment import _cutout, _shift_masks
+    from keras_nest.gan.diffaugment import _cutout, _shift_masks, cutout_square
 
     x = np.random.default_rng(0).uniform(0.1, 1.0, (2, 8, 8, 3)).astype(np.float32)
     shifted = ops.convert_to_numpy(_shift_masks(x, np.array([2, -1]), np.array([0, 3])))
@@ -93,6 +93,16 @@ def test_diffaugment_translation_and_cutout():
         # A 4x4 square (half the side), clipped where its centre is near an edge.
         assert 4 <= hole.sum() <= 16
         assert hole.sum() == (np.ptp(rows) + 1) * (np.ptp(cols) + 1) and np.ptp(rows) < 4 and np.ptp(cols) < 4
+    # Every offset the draw can give (0..8 on an 8-px side): a 4x4 square cut to no less than 2x2 at
+    # the edges. (It was 3 rows wide before, |row - offset| < 2, and 1x3 at a corner: JAX's draw hit it.)
+    for cy in range(9):
+        for cx in range(9):
+            hole = ops.convert_to_numpy(cutout_square(8, 8, np.full((1, 1, 1), cy, "float32"),
+                                                      np.full((1, 1, 1), cx, "float32"), 4, 4))[0]
+            rows, cols = np.nonzero(hole)
+            expected_rows = len(set(range(cy - 2, cy + 2)) & set(range(8)))
+            assert np.ptp(rows) + 1 == expected_rows and 2 <= expected_rows <= 4
+            assert hole.sum() == (np.ptp(rows) + 1) * (np.ptp(cols) + 1), (cy, cx)
     out = diff_augment(x * 2 - 1, "color,translation,cutout", keras.random.SeedGenerator(1))
     assert tuple(out.shape) == x.shape and np.all(np.isfinite(ops.convert_to_numpy(out)))
 
@@ -120,6 +130,7 @@ def test_gan_fit_with_ema_r1_and_diffaugment(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.tensorflow_only  # tf.distribute
 def test_gan_step_under_mirrored_strategy_matches_one_device():
     proc = subprocess.run([sys.executable, os.path.join(HERE, "distributed_check.py"), "gan"],
                           capture_output=True, text=True, timeout=600, cwd=os.path.dirname(HERE))

@@ -198,6 +198,23 @@ def test_local_attention_matches_reference(rng, heads, kv_heads):
     assert layer.qkv_kernel.shape == (16, (heads + 2 * kv_heads) * 4)
 
 
+@pytest.mark.parametrize("heads,kv_heads", [(4, 4), (4, 1), (4, 2)])
+def test_fused_and_explicit_attention_agree(rng, monkeypatch, heads, kv_heads):
+    """`keras.ops.dot_product_attention` and softmax(QK^T)V: same outputs and input gradients' effect."""
+    from keras_nest.layers import local_attention
+
+    layer = layers.LocalSelfAttention(heads, num_key_value_heads=kv_heads)
+    x = rng.normal(size=(2, 3, 5, 16)).astype("float32")
+    layer.build(x.shape)
+    for w in layer.weights:
+        w.assign(rng.normal(scale=0.3, size=w.shape).astype("float32"))
+    outputs = {}
+    for backends in ((keras.backend.backend(),), ()):
+        monkeypatch.setattr(local_attention, "FUSED_ATTENTION_BACKENDS", backends)
+        outputs[bool(backends)] = ops.convert_to_numpy(layer(x))
+    np.testing.assert_allclose(outputs[True], outputs[False], atol=1e-5, rtol=1e-5)
+
+
 def test_local_attention_blocks_are_independent(rng):
     layer = layers.LocalSelfAttention(2)
     x = rng.normal(size=(1, 4, 6, 8)).astype("float32")

@@ -226,6 +226,7 @@ def _unknown_size_dataset(images):
     ).batch(2)
 
 
+@pytest.mark.tensorflow_only  # a model called inside tf.data's graph
 @pytest.mark.parametrize("name", ["nest_nano_16", "vit_nano_16"])
 def test_unknown_image_size_in_tf_data_uses_the_configured_geometry(name, rng):
     model = keras_nest.create_model(name, num_classes=3)
@@ -240,6 +241,7 @@ def test_unknown_image_size_in_tf_data_uses_the_configured_geometry(name, rng):
         list(wrong.map(lambda x: model(x)).as_numpy_iterator())
 
 
+@pytest.mark.tensorflow_only  # a tf.function with an unknown image size
 def test_block_partition_without_grid_asks_for_a_static_size():
     layer = BlockPartition(2)
 

@@ -217,7 +217,7 @@ def test_mirrored_strategy_matches_one_device():
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["replicas"] == 2
-    assert report["mirrored_loss"] == pytest.approx(report["single_loss"], rel=1e-4)
+    assert report["parallel_loss"] == pytest.approx(report["single_loss"], rel=1e-4)
     assert report["max_weight_diff_after_step"] < 1e-5  # same update, not 2x
     assert report["later_losses"][-1] < report["later_losses"][0]
 

@@ -8,6 +8,6 @@ tests and users check it against Keras. A model built with
 raw pixels, so the artifacts do too.
 """
 
-from keras_nest.export.artifacts import EXPORT_FORMATS, default_export_path, export_model, run_exported
+from keras_nest.export.artifacts import EXPORT_FORMATS, can_export, default_export_path, export_model, run_exported
 
-__all__ = ["EXPORT_FORMATS", "default_export_path", "export_model", "run_exported"]
+__all__ = ["EXPORT_FORMATS", "can_export", "default_export_path", "export_model", "run_exported"]

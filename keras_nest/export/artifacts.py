@@ -33,6 +33,9 @@ EXPORT_FORMATS = ("saved_model", "litert", "onnx")
 _KERAS_FORMAT = {"saved_model": "tf_saved_model", "litert": "litert", "onnx": "onnx"}
 _SUFFIX = {"litert": ".tflite", "onnx": ".onnx"}
 _INSTALL = 'pip install "keras-nest[export]"'
+# The backends whose Keras exporter works for each format (PyTorch's SavedModel path fails in
+# torch.export on functional models with Keras 3.15; LiteRT and ONNX go through TensorFlow's converters).
+_BACKENDS = {"saved_model": ("tensorflow", "jax"), "litert": ("tensorflow",), "onnx": ("tensorflow",)}
 # The packages Keras' exporters import for each format, beyond TensorFlow.
 _CONVERTERS = {"saved_model": (), "litert": (), "onnx": ("tf2onnx", "onnx")}
 
@@ -77,9 +80,10 @@ def export_model(model, path, format="saved_model", verbose=False):
     if not suffix and path.lower().endswith(tuple(_SUFFIX.values())):
         raise InvalidValueError(f"The saved_model export is a folder; {path!r} names a file of another format. "
                                 "Pass --format litert / onnx for that file, or a folder name.")
-    if format != "saved_model" and keras.backend.backend() != "tensorflow":
-        raise InvalidValueError(f"The {format} export here goes through TensorFlow's converters; run it with "
-                                f"KERAS_BACKEND=tensorflow (now {keras.backend.backend()!r}).")
+    if not can_export(format):
+        raise InvalidValueError(f"The {format} export does not work on the {keras.backend.backend()} backend "
+                                f"here; run it on {' or '.join(_BACKENDS[format])}: keras-nest export "
+                                f"--backend {_BACKENDS[format][0]} (a .keras file loads on every backend).")
     for module in _CONVERTERS[format]:
         _require(module, f"The {format} export needs {module}")
     def write(target):
@@ -92,6 +96,15 @@ def export_model(model, path, format="saved_model", verbose=False):
     else:
         atomic_write(path, write)
     return path
+
+
+def can_export(format="saved_model"):
+    """Whether `export_model(..., format)` works on the current Keras backend.
+
+    >>> can_export("saved_model") == (keras.backend.backend() in ("tensorflow", "jax"))
+    True
+    """
+    return keras.backend.backend() in _BACKENDS[check_choice("format", format, EXPORT_FORMATS)]
 
 
 def default_export_path(model_path, format):

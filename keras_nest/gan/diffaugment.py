@@ -57,15 +57,30 @@ def _translation(x, seed, ratio=0.125):
 
 
 def _cutout(x, seed, ratio=0.5):
+    """Zeroes one square of half the side per image, placed as in the official DiffAugment code."""
     batch = ops.shape(x)[0]
     _, height, width, _ = x.shape
     size_y, size_x = int(height * ratio + 0.5), int(width * ratio + 0.5)
-    cy = _uniform((batch, 1, 1), 0.0, 1.0, seed) * (height + 1 - size_y % 2)
-    cx = _uniform((batch, 1, 1), 0.0, 1.0, seed) * (width + 1 - size_x % 2)
-    rows = ops.cast(ops.arange(height), x.dtype)[None, :, None]
-    cols = ops.cast(ops.arange(width), x.dtype)[None, None, :]
-    inside = (ops.abs(rows - ops.floor(cy)) < size_y / 2) & (ops.abs(cols - ops.floor(cx)) < size_x / 2)
-    return x * ops.cast(~inside, x.dtype)[..., None]
+    cy = ops.floor(_uniform((batch, 1, 1), 0.0, 1.0, seed) * (height + 1 - size_y % 2))
+    cx = ops.floor(_uniform((batch, 1, 1), 0.0, 1.0, seed) * (width + 1 - size_x % 2))
+    return x * ops.cast(~cutout_square(height, width, cy, cx, size_y, size_x), x.dtype)[..., None]
+
+
+def cutout_square(height, width, cy, cx, size_y, size_x):
+    """`(B, H, W)` booleans: the `size_y x size_x` square whose first row is `cy - size_y // 2`.
+
+    The official code draws the offset `cy` in `[0, H + 1 - size_y % 2)` and
+    clamps the square's indices to the image, so near an edge it keeps at
+    least `size // 2` rows (columns); `cy`, `cx`: `(B, 1, 1)` whole numbers.
+
+    >>> hole = cutout_square(8, 8, ops.zeros((1, 1, 1)), ops.full((1, 1, 1), 8.0), 4, 4)
+    >>> ops.convert_to_numpy(hole)[0].nonzero()[0].tolist()  # rows 0-1, columns 6-7
+    [0, 0, 1, 1]
+    """
+    rows = ops.arange(height, dtype="float32")[None, :, None]
+    cols = ops.arange(width, dtype="float32")[None, None, :]
+    top, left = cy - size_y // 2, cx - size_x // 2
+    return (rows >= top) & (rows < top + size_y) & (cols >= left) & (cols < left + size_x)
 
 
 _OPS = {"color": _color, "translation": _translation, "cutout": _cutout}

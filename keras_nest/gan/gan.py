@@ -1,11 +1,15 @@
 """`GAN`: a generator and a discriminator trained together with `model.fit`."""
 
+import functools
+
 import keras
 from keras import ops
 
 from keras_nest.errors import InvalidValueError
 from keras_nest.gan.diffaugment import check_policy, diff_augment
 from keras_nest.gan.losses import get_losses
+from keras_nest.gan.optimizer_pair import OptimizerPair
+from keras_nest.gan.train_step import jax_train_step, mechanics
 
 
 def _default_optimizer(learning_rate):
@@ -15,13 +19,22 @@ def _default_optimizer(learning_rate):
 
 @keras.saving.register_keras_serializable(package="keras_nest")
 class GAN(keras.Model):
-    """Adversarial training of `generator` against `discriminator`.
+    """Adversarial training of `generator` against `discriminator`, on TensorFlow, JAX or torch.
 
     Each `train_step` makes `d_steps` discriminator updates on the batch of
-    real images (fresh noise each time), then one generator update. Losses
-    are averaged over the global batch: under a `tf.distribute` strategy
-    each replica's mean is divided by the number of replicas, because these
-    are not `keras.losses.Loss` objects (which would do it themselves).
+    real images (fresh noise each time), then one generator update, then
+    moves the EMA generator. The step is written once in `keras.ops`; only
+    the gradients are taken per backend (`keras_nest.gan.train_step`):
+    `tf.GradientTape` on TensorFlow, `torch.autograd.grad` on torch, and
+    `jax.value_and_grad` inside Keras' stateless (jit-compiled) JAX step,
+    where `model.optimizer` (an `OptimizerPair`) carries both optimizers'
+    variables. From the same weights and noise, one step gives the same
+    losses and weights on the three backends (float32, about 1e-6 apart).
+
+    Losses are averaged over the global batch: under a `tf.distribute`
+    strategy (TensorFlow only) each replica's mean is divided by the number
+    of replicas, because these are not `keras.losses.Loss` objects (which
+    would do it themselves).
 
     Args:
         generator: a model from noise `(B, latent_dim)` to images in [-1, 1].
@@ -38,6 +51,18 @@ class GAN(keras.Model):
 
     The data set yields real images `(B, H, W, C)` in [-1, 1] (or
     `(images, noise)` pairs, to fix the noise, as the tests do).
+
+    Example:
+
+    >>> gan = GAN(keras_nest.create_generator("nest_gan_tiny"), keras_nest.create_discriminator(16),
+    ...           d_steps=2, ema_decay=0.999)
+    >>> gan.compile(loss="hinge")
+    >>> real = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 3)).astype("float32")
+    >>> history = gan.fit(real, batch_size=8, epochs=1, verbose=0)
+    >>> sorted(history.history), int(gan.g_optimizer.iterations), int(gan.d_optimizer.iterations)
+    (['d_fake', 'd_loss', 'd_real', 'g_loss'], 1, 2)
+    >>> tuple(gan.sample(2).shape)  # from the EMA generator
+    (2, 16, 16, 3)
     """
 
     def __init__(self, generator, discriminator, latent_dim=None, d_steps=1, ema_decay=None,
@@ -78,6 +103,8 @@ class GAN(keras.Model):
         super().compile(**kwargs)
         self.g_optimizer = g_optimizer or _default_optimizer(1e-4)
         self.d_optimizer = d_optimizer or _default_optimizer(4e-4)
+        # Keras builds `model.optimizer` and, on JAX, carries only its variables through the step.
+        self.optimizer = OptimizerPair(self.g_optimizer, self.generator, self.d_optimizer, self.discriminator)
         self.loss_name = loss
         self.d_loss_fn, self.g_loss_fn = get_losses(loss)
 
@@ -127,57 +154,60 @@ class GAN(keras.Model):
     def _global_mean(self, values):
         return ops.mean(values) / _num_replicas()
 
-    def train_step(self, data):
-        if keras.backend.backend() != "tensorflow":
-            raise NotImplementedError("GAN.train_step is written for the TensorFlow backend; set "
-                                      "KERAS_BACKEND=tensorflow.")
-        import tensorflow as tf
+    def train_step(self, *args):
+        """`d_steps` discriminator updates, one generator update, the EMA and the metrics.
 
+        TensorFlow and torch call `train_step(data)`; Keras' JAX trainer calls
+        `train_step(state, data)` and expects `(logs, new_state)`.
+        """
+        if keras.backend.backend() == "jax":
+            return jax_train_step(self, *args, step=self._step)
+        return self._step(*args, mechanics())
+
+    def _step(self, data, mech):
+        """The step on any backend; `mech` takes the gradients (`keras_nest.gan.train_step`)."""
         # Images alone, or (images, noise) pairs: the noise arrives where labels would.
         real, noise, _ = keras.utils.unpack_x_y_sample_weight(data)
-        batch = ops.shape(real)[0]
-
-        def draw_noise():
-            if noise is not None:
-                return noise
-            return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-
         for _ in range(self.d_steps):
-            z = draw_noise()
-            with tf.GradientTape() as tape:
-                fake = self.generator(z, training=True)
-                real_in = self._augment(real)
-                if self.r1_gamma > 0:
-                    with tf.GradientTape() as inner:
-                        inner.watch(real_in)
-                        d_real = self.discriminator(real_in, training=True)[:, 0]
-                        total = ops.sum(d_real)
-                    slopes = inner.gradient(total, real_in)
-                    penalty = 0.5 * self.r1_gamma * ops.sum(ops.square(slopes), axis=(1, 2, 3))
-                else:
-                    d_real = self.discriminator(real_in, training=True)[:, 0]
-                    penalty = 0.0
-                d_fake = self.discriminator(self._augment(fake), training=True)[:, 0]
-                d_loss = self._global_mean(self.d_loss_fn(d_real, d_fake) + penalty)
-            variables = self.discriminator.trainable_variables
-            self.d_optimizer.apply(tape.gradient(d_loss, variables), variables)
-
-        z = draw_noise()
-        with tf.GradientTape() as tape:
-            d_gen = self.discriminator(self._augment(self.generator(z, training=True)), training=True)[:, 0]
-            g_loss = self._global_mean(self.g_loss_fn(d_gen))
-        variables = self.generator.trainable_variables
-        self.g_optimizer.apply(tape.gradient(g_loss, variables), variables)
+            z = self._noise(real, noise)
+            d_loss, (d_real, d_fake) = mech.minimize(self.d_optimizer, functools.partial(self._d_loss, real, z, mech),
+                                                     self.discriminator.trainable_variables)
+        z = self._noise(real, noise)
+        g_loss, _ = mech.minimize(self.g_optimizer, functools.partial(self._g_loss, z),
+                                  self.generator.trainable_variables)
         if self.ema_generator is not None:
             for ema, weight in zip(self.ema_generator.weights, self.generator.weights):
                 ema.assign(self.ema_decay * ema + (1.0 - self.ema_decay) * ops.cast(weight, ema.dtype))
-
         replicas = _num_replicas()
         self.trackers["d_loss"].update_state(d_loss * replicas)
         self.trackers["g_loss"].update_state(g_loss * replicas)
         self.trackers["d_real"].update_state(ops.mean(d_real))
         self.trackers["d_fake"].update_state(ops.mean(d_fake))
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def _noise(self, real, noise):
+        if noise is not None:
+            return noise
+        return keras.random.normal((ops.shape(real)[0], self.latent_dim), seed=self.seed_generator)
+
+    def _logits(self, images):
+        return self.discriminator(images, training=True)[:, 0]
+
+    def _d_loss(self, real, z, mech):
+        # The discriminator's loss does not train the generator.
+        fake = ops.stop_gradient(self.generator(z, training=True))
+        real_in = self._augment(real)
+        if self.r1_gamma > 0:
+            d_real, slopes = mech.input_gradient(self._logits, real_in)
+            penalty = 0.5 * self.r1_gamma * ops.sum(ops.square(slopes), axis=(1, 2, 3))
+        else:
+            d_real, penalty = self._logits(real_in), 0.0
+        d_fake = self._logits(self._augment(fake))
+        return self._global_mean(self.d_loss_fn(d_real, d_fake) + penalty), (d_real, d_fake)
+
+    def _g_loss(self, z):
+        d_gen = self._logits(self._augment(self.generator(z, training=True)))
+        return self._global_mean(self.g_loss_fn(d_gen)), ()
 
     def get_config(self):
         return {

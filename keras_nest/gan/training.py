@@ -29,6 +29,7 @@ GENERATOR_FILE = "generator.keras"
 
 
 def _dataset(images, batch_size, seed):
+    # tf.data is the input pipeline on every Keras backend: fit hands JAX and torch its batches as arrays.
     import tensorflow as tf
 
     if len(images) < batch_size:

@@ -11,6 +11,17 @@ from keras_nest.layers._checks import (
     check_rate,
 )
 
+# Backends on which `keras.ops.dot_product_attention` (one fused call, no head transposes) is the
+# faster training step: on PyTorch it is scaled_dot_product_attention, twice as fast as the explicit
+# softmax(QK^T)V; on TensorFlow and JAX Keras' version is 15-30% slower (benchmarks/step_profile.py,
+# README "Speed"). Both paths give the same outputs (tests/test_layers.py).
+FUSED_ATTENTION_BACKENDS = ("torch",)
+
+
+def fused_attention():
+    """Whether `LocalSelfAttention` uses `keras.ops.dot_product_attention` on the current backend."""
+    return keras.backend.backend() in FUSED_ATTENTION_BACKENDS
+
 
 def _kernel_init():
     return keras.initializers.TruncatedNormal(stddev=0.02)
@@ -97,19 +108,36 @@ class LocalSelfAttention(keras.layers.Layer):
             )
 
     def call(self, x, training=None):
-        weights, value = self._weights_and_value(x)
-        weights = self.attention_dropout(weights, training=training)
-        context = ops.matmul(weights, value)  # (B, T, kv, g*n, d)
-
-        _, blocks, tokens, _ = x.shape
-        heads, head_dim = self.num_heads, self.head_dim
-        context = ops.reshape(context, (-1, blocks, heads, tokens, head_dim))
-        context = ops.transpose(context, (0, 1, 3, 2, 4))
-        context = ops.reshape(context, (-1, blocks, tokens, heads * head_dim))
+        if fused_attention() and not (training and self.dropout):
+            context = self._fused_context(x)
+        else:  # the softmax weights themselves, for attention dropout
+            context = self._explicit_context(x, training)
         out = ops.matmul(context, ops.cast(self.output_kernel, x.dtype))
         if self.use_bias:
             out = out + ops.cast(self.output_bias, x.dtype)
         return out
+
+    def _fused_context(self, x):
+        """`keras.ops.dot_product_attention` over `(B*T, n, heads, d)`: no head transposes."""
+        _, blocks, tokens, _ = x.shape
+        query, key, value = self._projections(x)
+        query, key, value = (ops.reshape(t, (-1, tokens, t.shape[-1] // self.head_dim, self.head_dim))
+                             for t in (query, key, value))
+        group = self.num_heads // self.num_key_value_heads
+        if group > 1 and keras.backend.backend() == "tensorflow":  # Keras 3.15's TF version lacks grouped heads
+            key, value = ops.repeat(key, group, axis=2), ops.repeat(value, group, axis=2)
+        context = ops.dot_product_attention(query, key, value, scale=self.head_dim**-0.5)
+        return ops.reshape(context, (-1, blocks, tokens, self.num_heads * self.head_dim))
+
+    def _explicit_context(self, x, training):
+        weights, value = self._weights_and_value(x)
+        weights = self.attention_dropout(weights, training=training)
+        context = ops.matmul(weights, value)  # (B, T, kv, g*n, d)
+        _, blocks, tokens, _ = x.shape
+        heads, head_dim = self.num_heads, self.head_dim
+        context = ops.reshape(context, (-1, blocks, heads, tokens, head_dim))
+        context = ops.transpose(context, (0, 1, 3, 2, 4))
+        return ops.reshape(context, (-1, blocks, tokens, heads * head_dim))
 
     def attention_weights(self, x):
         """The softmax attention of every head: `(B, T, n, C) -> (B, T, heads, n, n)`.
@@ -121,17 +149,20 @@ class LocalSelfAttention(keras.layers.Layer):
         weights, _ = self._weights_and_value(x)
         return ops.reshape(weights, (-1, blocks, self.num_heads, tokens, tokens))
 
+    def _projections(self, x):
+        """Queries `(B, T, n, heads*d)`, keys and values `(B, T, n, kv_heads*d)` from the fused projection."""
+        heads, kv_heads, head_dim = self.num_heads, self.num_key_value_heads, self.head_dim
+        qkv = ops.matmul(x, ops.cast(self.qkv_kernel, x.dtype))
+        if self.use_bias:
+            qkv = qkv + ops.cast(self.qkv_bias, x.dtype)
+        return ops.split(qkv, [heads * head_dim, (heads + kv_heads) * head_dim], axis=-1)
+
     def _weights_and_value(self, x):
         _, blocks, tokens, _ = x.shape
         heads, kv_heads, head_dim = self.num_heads, self.num_key_value_heads, self.head_dim
         group = heads // kv_heads
 
-        qkv = ops.matmul(x, ops.cast(self.qkv_kernel, x.dtype))
-        if self.use_bias:
-            qkv = qkv + ops.cast(self.qkv_bias, x.dtype)
-        query, key, value = ops.split(
-            qkv, [heads * head_dim, (heads + kv_heads) * head_dim], axis=-1
-        )
+        query, key, value = self._projections(x)
 
         def heads_first(t, num):  # (B, T, n, num*d) -> (B, T, num, n, d)
             t = ops.reshape(t, (-1, blocks, tokens, num, head_dim))

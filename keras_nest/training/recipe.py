@@ -207,6 +207,7 @@ def make_loss(recipe):
     # has no label smoothing.
     import keras
 
+    # Averaged over the sample weights: padded evaluation batches (`pad_batches`) weigh their pads 0.
     return keras.losses.CategoricalCrossentropy(
-        from_logits=True, label_smoothing=recipe.label_smoothing
+        from_logits=True, label_smoothing=recipe.label_smoothing, reduction="mean_with_sample_weight"
     )

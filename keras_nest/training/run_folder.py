@@ -53,6 +53,7 @@ import io
 import json
 import os
 import shutil
+import sys
 import tempfile
 
 from keras_nest.errors import InputError
@@ -89,7 +90,12 @@ class TrainingDiverged(RuntimeError):
 
 
 def is_chief():
-    """Only the chief of a multi-worker cluster writes the run folder."""
+    """Only the chief of a multi-worker cluster (TF) or process 0 of several (JAX) writes the run folder."""
+    if "jax" in sys.modules:
+        import jax
+
+        if jax.distributed.is_initialized():
+            return jax.process_index() == 0
     config = json.loads(os.environ.get("TF_CONFIG", "{}"))
     task = config.get("task")
     if not task:

@@ -32,7 +32,7 @@ import numpy as np
 
 from keras_nest.data import dataset_info, dataset_slug, load_examples
 from keras_nest.errors import InvalidTypeError, InvalidValueError
-from keras_nest.export import export_model
+from keras_nest.export import can_export, export_model
 from keras_nest.io_utils import atomic_write
 from keras_nest.models import count_macs, create_model, load_saved_model, preset_config
 from keras_nest.models.pretrained import weights_config
@@ -40,7 +40,9 @@ from keras_nest.presets import get_preset
 from keras_nest.training.augment import make_augmenter
 from keras_nest.training.callbacks import EpochCommit, NanGuard
 from keras_nest.training.distribute import (
+    check_batch_split,
     distribute_dataset,
+    pad_batches,
     prebuild_for_multiworker,
     resolve_jit_compile,
     resolve_strategy,
@@ -134,6 +136,9 @@ def train(
     if check_bool("resume", resume) and out is None:
         raise InvalidValueError("resume=True (--resume) needs the run folder to continue: pass out= (--out).")
     out = out or _new_run_folder(TrainSpec(**given))
+    # The strategy before anything else: a multi-worker (TF) or multi-host (JAX) one joins its cluster
+    # before any op runs, and decides which process writes the run folder.
+    strategy = resolve_strategy(options.strategy, tpu=options.tpu)
     with RunFolder.open(out, kind=KIND, identity=given, resume=resume) as run:
         spec = TrainSpec(**{**(run.state.identity if run.resumed else {}), **given})
         recipe = _resolve_recipe(run, requested)
@@ -142,7 +147,7 @@ def train(
         keras.utils.set_random_seed(spec.seed)
         set_precision(options.precision)
         try:
-            return _run(run, spec, recipe, source, options, start)
+            return _run(run, spec, recipe, source, options, strategy, start)
         finally:
             keras.config.set_dtype_policy(previous_policy)
 
@@ -252,12 +257,9 @@ class _Data:
     num_test: int
 
 
-def _run(run, spec, recipe, source, options, start):
+def _run(run, spec, recipe, source, options, strategy, start):
     size = spec.image_size or tuple(preset_config(spec.model, **spec.model_overrides)[1]["input_shape"][:2])
     spec = dataclasses.replace(spec, image_size=size)  # stored resolved, so resuming may name it
-    # The strategy first: a multi-worker one must configure TensorFlow before any op runs (reading a
-    # streamed source's statistics decodes images).
-    strategy = resolve_strategy(options.strategy, tpu=options.tpu)
     info = dataset_info(source, image_size=size)
     done = run.state.epoch if run.resumed else 0
     with strategy.scope():  # built before any data is read, so a bad size or config fails at once
@@ -274,9 +276,11 @@ def _run(run, spec, recipe, source, options, start):
                     jit_compile=jit)
         prebuild_for_multiworker(net, strategy, info.num_classes)
     # Committed only now: a run that fails on its data or checkpoint changes nothing in the folder.
-    run.start(settings={"recipe": dataclasses.asdict(recipe), "precision": options.precision},
+    run.start(settings={"recipe": dataclasses.asdict(recipe), "precision": options.precision,
+                        "backend": keras.backend.backend()},
               identity=dataclasses.asdict(spec), monitor="val_accuracy")
-    guard = _fit(run, net, recipe, data, options)
+    with strategy.scope():  # keras.distribution shards the batches of the fit it encloses
+        guard = _fit(run, net, recipe, data, options)
     if guard.tripped_at is not None:
         raise TrainingDiverged(_divergence_message(guard.tripped_at, run))
     if not run.chief:
@@ -321,7 +325,7 @@ def _make_data(source, spec, recipe, size, info, strategy, first_epoch):
     test, _ = load_examples(source, info.held_out_split, image_size=size, **crops)
     keep, _ = _stratified_split(train.labels, spec.train_fraction, spec.seed, "train_fraction")
     train = train.subset(keep)
-    replicas = strategy.num_replicas_in_sync
+    replicas = check_batch_split(recipe.batch_size, strategy)
     drop = replicas > 1 and len(keep) >= recipe.batch_size
     steps = len(keep) // recipe.batch_size if drop else math.ceil(len(keep) / recipe.batch_size)
     # Raw pixels throughout: the model normalises inside.
@@ -333,8 +337,10 @@ def _make_data(source, spec, recipe, size, info, strategy, first_epoch):
         import tensorflow as tf
 
         train_ds = train_ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-    val_ds, test_ds = (distribute_dataset(examples.dataset(info.num_classes, recipe.batch_size), strategy,
-                                          sharded=False) for examples in (validation, test))
+    val_ds = distribute_dataset(pad_batches(validation.dataset(info.num_classes, recipe.batch_size), strategy),
+                                strategy, sharded=False)
+    # The test split is scored after fit, by the best model on one device (no distribution).
+    test_ds = test.dataset(info.num_classes, recipe.batch_size)
     return _Data(train=distribute_dataset(train_ds, strategy, sharded=train.streamed), validation=val_ds,
                  test=test_ds, steps_per_epoch=steps, num_train=len(keep), num_validation=len(validation),
                  num_test=len(test))
@@ -424,8 +430,12 @@ def _finish(run, spec, recipe, info, data, options, size, start):
     scores = _test_scores(final, data.test, info.num_classes)
     history = list(run.state.history)
     plot_history(history, run.file("training_curves.png"), title=f"{spec.model} on {spec.dataset}")
-    if options.export:
+    exported = options.export and can_export("saved_model")
+    if exported:
         export_model(final, run.file("saved_model"))
+    elif options.export and options.verbose:
+        print(f"No SavedModel export on {keras.backend.backend()}: best.keras holds the model; "
+              f"keras-nest export --model-path {run.file(BEST)} --backend tensorflow writes one.", flush=True)
     result = {
         "model": spec.model,
         "dataset": spec.dataset,
@@ -443,8 +453,10 @@ def _finish(run, spec, recipe, info, data, options, size, start):
         "recipe": dataclasses.asdict(recipe),
         "spec": dataclasses.asdict(spec),
         "precision": options.precision,
+        "backend": keras.backend.backend(),
         "wall_seconds": round(time.time() - start, 2),
         "out": run.path,
+        "saved_model": run.file("saved_model") if exported else None,
     }
     run.write_result(result)
     return result
