@@ -13,7 +13,7 @@ from keras_nest.layers._checks import (
 
 # Backends on which `keras.ops.dot_product_attention` (one fused call, no head transposes) is the
 # faster training step: on PyTorch it is scaled_dot_product_attention, twice as fast as the explicit
-# softmax(QK^T)V; on TensorFlow and JAX Keras' version is 15-30% slower (benchmarks/step_profile.py,
+# softmax(QK^T)V; on TensorFlow and JAX Keras' version is 7-40% slower (benchmarks/step_profile.py,
 # README "Speed"). Both paths give the same outputs (tests/test_layers.py).
 FUSED_ATTENTION_BACKENDS = ("torch",)
 
