@@ -12,8 +12,8 @@ Example:
 >>> import keras
 >>> current_backend() == keras.backend.backend()
 True
->>> select_backend(current_backend())  # already the backend: nothing to do
-'tensorflow'
+>>> select_backend(current_backend()) == current_backend()  # already the backend: nothing to do
+True
 """
 
 import importlib.util
