@@ -10,9 +10,7 @@ always installed.
 Example:
 
 >>> import keras
->>> current_backend() == keras.backend.backend()
-True
->>> select_backend(current_backend()) == current_backend()  # already the backend: nothing to do
+>>> select_backend(keras.backend.backend()) == keras.backend.backend()  # already it: nothing to do
 True
 """
 
@@ -29,19 +27,6 @@ INSTALL = {
     "jax": 'pip install "keras-nest[jax]" (on a TPU VM: pip install "jax[tpu]"; NVIDIA GPUs: "jax[cuda12]")',
     "torch": "pip install torch",
 }
-
-
-def current_backend():
-    """The backend Keras runs on now, or would load with: `KERAS_BACKEND`, else Keras' configured one."""
-    if "keras" in sys.modules:
-        import keras
-
-        return keras.backend.backend()
-    if os.environ.get("KERAS_BACKEND"):
-        return os.environ["KERAS_BACKEND"]
-    import keras  # reads ~/.keras/keras.json
-
-    return keras.backend.backend()
 
 
 def select_backend(name):

@@ -44,7 +44,7 @@ BACKEND_STRATEGIES = {
     "jax": ("auto", "default", "data_parallel"),
     "torch": ("auto", "default"),
 }
-STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu", "data_parallel")
+STRATEGIES = tuple(dict.fromkeys(name for names in BACKEND_STRATEGIES.values() for name in names))
 JIT_CHOICES = ("auto", "on", "off")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # Set by a multi-host launch (read by keras.distribution.initialize); see resolve_strategy.
