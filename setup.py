@@ -36,7 +36,7 @@ setup(
     install_requires=requirements(),
     extras_require={
         "test": ["pytest>=8", "safetensors>=0.4", "jupytext>=1.16", "hypothesis>=6.100", "ruff>=0.5",
-                 "psutil>=5.9", "tensorflow-datasets>=4.9", *HUB, *EXPORT, *JAX],
+                 "psutil>=5.9", "tensorflow-datasets>=4.9", "prdc>=0.2", *HUB, *EXPORT, *JAX],
         "plots": ["matplotlib>=3.7"],
         "tfds": ["tensorflow-datasets>=4.9"],
         "export": EXPORT,

@@ -11,7 +11,8 @@ against the centre baseline (`keras_nest.explain.localization`). Writes
 only scores what is new.
 
 Hypotheses:
-  a. training length: snapshots after 3, 5, 10 epochs, and the best epoch;
+  a. training length and data: snapshots after 3, 5, 10 epochs, and the best
+     epoch; a 30-epoch schedule; 20,000 training images instead of 5,000;
   b. the top level's attention moves class evidence off the object: the
      head's read-out of the top level's input (`top_input_cam`) against
      its output (`cam_head`), the CAM moved back along the top level's
@@ -49,6 +50,7 @@ class StudyRun:
     recipe_overrides: tuple = ()  # (field, value) pairs
     model_overrides: tuple = ()
     snapshots: tuple = ()  # epochs, besides the last, whose weights are kept
+    num_examples: int = None  # training images (None: the data set's default)
 
 
 RUNS = (
@@ -66,6 +68,12 @@ RUNS = (
              snapshots=(15, 20)),
     StudyRun("digits-top-depth-4", "cluttered_digits", "b: top level depth 4",
              model_overrides=(("depths", (1, 2, 4)),)),
+    StudyRun("digits-20k", "cluttered_digits", "a: 20,000 training images, 12-epoch schedule", epochs=12,
+             snapshots=(4, 8), num_examples=20000),
+    StudyRun("shapes-20k", "shapes", "a: 20,000 training images, 4-epoch schedule", epochs=4,
+             snapshots=(2,), num_examples=20000),
+    StudyRun("digits-vit-20k", "cluttered_digits", "ViT baseline, 20,000 training images, 12-epoch schedule",
+             model="vit_micro_64", epochs=12, num_examples=20000),
 )
 
 
@@ -92,6 +100,7 @@ def train_run(run, work):
     if os.path.exists(os.path.join(out, "result.json")):
         return out
     train(model=run.model, dataset=run.dataset, out=out, epochs=run.epochs, resume=os.path.exists(out),
+          num_examples=run.num_examples,
           recipe_overrides=dict(run.recipe_overrides) or None, model_overrides=dict(run.model_overrides) or None,
           export=False, tensorboard=False, verbose=2, jit_compile="on",
           callbacks=[snapshots_callback(os.path.join(out, "snapshots"), run.snapshots)])
@@ -268,7 +277,7 @@ def markdown(table):
         lines.append(f"| {dataset} | centre baseline (object share {facts['object_share']}%) | | | "
                      + " | ".join(f"{centre['max_box_acc_v2']} / {centre['pxap']}" for _ in TABLE_MAPS) + " |")
         for row in (r for r in table["rows"] if r["dataset"] == dataset):
-            if row["run"].endswith("-vit"):
+            if row["model"].startswith("vit"):
                 vit = row["maps"]
                 lines.append(f"| {dataset} | {row['run']} (ViT CAM; rollout: {vit['vit_rollout']['max_box_acc_v2']} / "
                              f"{vit['vit_rollout']['pxap']}) | {row['epochs']} | {row['accuracy']} | "

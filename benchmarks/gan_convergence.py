@@ -5,8 +5,10 @@ Adam(beta_1=0) 1e-4 / 4e-4, EMA 0.999, the SAGAN-style ResNet discriminator
 for the image size, the same batch, seed and data). Every `--eval-every`
 steps the EMA generator's samples are compared with the held-out real
 images: FD and KID in the feature space of a small CNN trained on the same
-data set (`FD-<dataset>-cnn`; see `keras_nest.metrics`). Also measured:
-generation images/s at batch 64 and training images/s.
+data set (`FD-<dataset>-cnn`; see `keras_nest.metrics`), precision, recall,
+density and coverage in the same space, and the samples' class histogram
+by that CNN (`class_counts`, `classes_covered`, `largest_class_share`).
+Also measured: generation images/s at batch 64 and training images/s.
 
 Every evaluation is appended to `--out/gan_convergence.jsonl`; a rerun
 continues the runs in `--work` and skips points already measured. Prints a
@@ -15,10 +17,13 @@ JSON summary and writes `--out/gan_convergence.png`.
     python benchmarks/gan_convergence.py                                  # 32 px, shapes
     python benchmarks/gan_convergence.py --generators nest_gan_tiny sagan_tiny --dataset digits \
         --steps 1500 --eval-every 300 --batch-size 32
+    python benchmarks/gan_convergence.py --generators nest_gan_small_32 sagan_small_32 --dataset shapes \
+        --steps 3000 --eval-every 500 --batch-size 32 --discriminator-widths 64 64 64 64
     python benchmarks/gan_convergence.py --speed-only          # images/s at batch 64 only
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -34,6 +39,8 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--fd-samples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--discriminator-widths", type=int, nargs="+", default=None,
+                   help="the shared discriminator's block widths (default: its preset's for the image size)")
     p.add_argument("--work", default="runs/gan_study")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
     p.add_argument("--speed-only", action="store_true",
@@ -94,28 +101,44 @@ def speed_table(args):
 
 
 def plot(rows, args, fd_key, kd_key):
+    """FD, KD, recall and coverage against steps, one line per generator."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    panels = ((fd_key, "Fréchet distance", True), (kd_key, "kernel distance", True),
+              ("recall", "recall (k = 3)", False), ("coverage", "coverage (k = 5)", False))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 8))
     for name in args.generators:
-        points = sorted((r["step"], r[fd_key], r[kd_key]) for r in rows if r["generator"] == name)
-        if points:
-            steps, fd, kd = zip(*points)
-            params = next(r["params"] for r in rows if r["generator"] == name)
-            axes[0].plot(steps, fd, marker="o", label=f"{name} ({params:,} params)")
-            axes[1].plot(steps, kd, marker="o", label=name)
-    axes[0].set(xlabel="generator steps", ylabel=fd_key, title=f"{args.dataset}: Fréchet distance")
-    axes[1].set(xlabel="generator steps", ylabel=kd_key, title=f"{args.dataset}: kernel distance")
-    for ax in axes:
-        ax.set_yscale("log")
+        mine = sorted((r for r in rows if r["generator"] == name), key=lambda r: r["step"])
+        for ax, (key, _, _) in zip(axes.flat, panels):
+            points = [(r["step"], r[key]) for r in mine if key in r]
+            if points:
+                ax.plot(*zip(*points), marker="o", label=f"{name} ({mine[0]['params']:,} params)")
+    for ax, (key, title, log) in zip(axes.flat, panels):
+        ax.set(xlabel="generator steps", ylabel=key, title=f"{args.dataset}: {title}")
+        if log:
+            ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
     fig.savefig(os.path.join(args.out, "gan_convergence.png"), dpi=100)
     plt.close(fig)
+
+
+def _row_key(row):
+    """What makes two evaluations the same point.
+
+    Rows from before `discriminator_widths` used the preset's; rows from
+    before `settings` were recorded trained with the defaults of then (no EMA
+    warm-up).
+    """
+    from keras_nest.training.spec import GanSettings
+
+    settings = row.get("settings", {**dataclasses.asdict(GanSettings()), "ema_warmup": False})
+    return (row["generator"], row["dataset"], row["step"], row["batch_size"], row["seed"],
+            tuple(row.get("discriminator_widths", ())), json.dumps(settings, sort_keys=True))
 
 
 def main(argv=None):
@@ -133,32 +156,40 @@ def main(argv=None):
     if os.path.exists(log):
         with open(log) as f:
             rows = [json.loads(line) for line in f if line.strip()]
-    done = {(r["generator"], r["dataset"], r["step"], r["batch_size"], r["seed"]) for r in rows}
+    from keras_nest.training.spec import GanSettings
+
+    widths = tuple(args.discriminator_widths or ())
+    settings = dataclasses.asdict(GanSettings())  # the recipe's defaults: what every run here trains with
+    done = {_row_key(r) for r in rows}
     for name in args.generators:
-        out = os.path.join(args.work, f"{name}-{args.dataset}-b{args.batch_size}-s{args.seed}")
+        out = os.path.join(args.work, f"{name}-{args.dataset}-b{args.batch_size}-s{args.seed}"
+                           + "".join(f"-d{w}" for w in widths))
         for step in range(args.eval_every, args.steps + 1, args.eval_every):
-            if (name, args.dataset, step, args.batch_size, args.seed) in done:
+            if (name, args.dataset, step, args.batch_size, args.seed, widths,
+                    json.dumps(settings, sort_keys=True)) in done:
                 continue
             result = train_gan(name, args.dataset, steps=step, batch_size=args.batch_size, out=out,
                                checkpoint_every=args.eval_every, resume=os.path.exists(out), seed=args.seed,
-                               verbose=0)
+                               verbose=0, discriminator_overrides={"widths": widths} if widths else None)
             generator = load_saved_model(result["generator_path"])
             scores = score_generator(generator, args.dataset, num_samples=args.fd_samples, seed=args.seed)
             row = {"generator": name, "dataset": args.dataset, "step": step, "batch_size": args.batch_size,
-                   "seed": args.seed, "params": result["params"], **scores,
+                   "seed": args.seed, "discriminator_widths": list(widths), "settings": settings,
+                   "params": result["params"], **scores,
                    "train_images_per_second": result["images_per_second"],
                    "generation_images_per_second": generation_speed(generator)}
             rows.append(row)
             with open(log, "a") as f:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
-    wanted = [r for r in rows if r["generator"] in args.generators and r["dataset"] == args.dataset
-              and r["batch_size"] == args.batch_size and r["seed"] == args.seed]
+    wanted = [r for r in rows if r["generator"] in args.generators and _row_key(r)[1:]
+              == (args.dataset, r["step"], args.batch_size, args.seed, widths, json.dumps(settings, sort_keys=True))]
     if wanted:
         fd_key = next(k for k in wanted[0] if k.startswith("FD-"))
         kd_key = next(k for k in wanted[0] if k.startswith("KD-") and not k.endswith("-std"))
         plot(wanted, args, fd_key, kd_key)
-    print(json.dumps({"summary": f"{args.dataset}: FD/KID vs steps", "rows": wanted}), flush=True)
+    print(json.dumps({"summary": f"{args.dataset}: FD, KID, precision, recall, density, coverage vs steps",
+                      "rows": wanted}), flush=True)
 
 
 if __name__ == "__main__":

@@ -121,7 +121,8 @@ def _cmd_train(args):
                if getattr(args, name) is not None}
     result = train(
         model=args.model, dataset=args.dataset, out=args.out, recipe=args.recipe, image_size=args.image_size,
-        resume=args.resume, seed=args.seed, train_fraction=args.train_fraction, weights=args.weights,
+        resume=args.resume, seed=args.seed, train_fraction=args.train_fraction, num_examples=args.num_examples,
+        weights=args.weights,
         tensorboard=not args.no_tensorboard, export=not args.no_export, verbose=_verbose(args.verbose),
         recipe_overrides=recipe_overrides, **options,
     )
@@ -324,6 +325,9 @@ def _add_train(commands):
     train.add_argument("--seed", type=int, help=f"seeds weights, data order, augmentation (default {spec.seed})")
     train.add_argument("--train-fraction", type=float,
                        help=f"stratified fraction of the train split to use (default {spec.train_fraction:g})")
+    train.add_argument("--num-examples", type=int,
+                       help="training images: shapes and cluttered_digits draw this many (more than their "
+                       "default if asked), other sets take their first N (default: the whole train split)")
     train.add_argument("--strategy", choices=STRATEGIES,
                        help=f"tensorflow: mirrored | multiworker | tpu (tf.distribute); jax: data_parallel "
                        f"(keras.distribution); default {options.strategy}: the backend's best for the devices")
@@ -451,6 +455,8 @@ def _add_gan(commands):
         note = "; 0 keeps no EMA generator" if name == "ema_decay" else ""
         train.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float,
                            help=f"default {getattr(settings, name)}{note}")
+    train.add_argument("--ema-warmup", action=argparse.BooleanOptionalAction,
+                       help=f"cap the EMA decay at (1 + t) / (10 + t) after t steps (default {settings.ema_warmup})")
     train.add_argument("--d-steps", type=int, help=f"discriminator updates per step (default {settings.d_steps})")
     train.add_argument("--diffaugment", help="DiffAugment policy, e.g. color,translation,cutout (default none)")
     train.add_argument("--checkpoint-every", type=int,

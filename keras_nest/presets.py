@@ -318,6 +318,13 @@ _PRESETS = (
         4_419_203,
     ),
     _generator(
+        "nest_gan_small_32", "nest", "Narrow NesT generator for 32x32 (CPU studies): 4x4 -> 8x8 -> 16x16 tokens, "
+        "2x2 px each.",
+        dict(image_size=32, latent_dim=64, block_size=4, embed_dims=(128, 64, 32), depths=(1, 1, 1),
+             num_heads=(4, 2, 1), patch_size=2),
+        450_220,
+    ),
+    _generator(
         "nest_gan_64", "nest", "NesT generator for 64x64: 8x8 -> ... -> 64x64 tokens, one pixel each.",
         dict(image_size=64, latent_dim=128, block_size=8, embed_dims=(256, 128, 64, 32),
              depths=(2, 2, 1, 1), num_heads=(4, 4, 2, 1)),
@@ -327,6 +334,11 @@ _PRESETS = (
         "sagan_tiny", "sagan", "SAGAN generator for 16x16, size-matched to nest_gan_tiny (tests).",
         dict(image_size=16, latent_dim=32, base_width=48, widths=(48, 40), attention_resolution=8),
         109_047, matches="nest_gan_tiny",
+    ),
+    _generator(
+        "sagan_small_32", "sagan", "Narrow SAGAN generator for 32x32, size-matched to nest_gan_small_32.",
+        dict(image_size=32, latent_dim=64, base_width=96, widths=(96, 64, 48), attention_resolution=16),
+        436_183, matches="nest_gan_small_32",
     ),
     _generator(
         "sagan_32", "sagan", "SAGAN generator for 32x32, size-matched to nest_gan_32 (attention at 16x16).",

@@ -67,6 +67,75 @@ def test_generator_bad_configs():
         GAN(g, d).compile(loss="wasserstein")
 
 
+@pytest.mark.parametrize("warmup, decays", [(False, (0.999, 0.999)), (True, (2 / 11, 3 / 12))])
+def test_ema_warmup_caps_the_decay_by_the_number_of_updates(warmup, decays):
+    keras.utils.set_random_seed(0)
+    g, d = keras_nest.create_generator("nest_gan_tiny"), keras_nest.create_discriminator(16)
+    gan = GAN(g, d, ema_decay=0.999, ema_warmup=warmup)
+    gan.compile()
+    assert gan.get_config()["ema_warmup"] is warmup
+    real = np.random.default_rng(0).uniform(-1, 1, (8, 16, 16, 3)).astype(np.float32)
+    ema = [w.copy() for w in g.get_weights()]
+    for decay in decays:  # one update at a time: ema <- decay * ema + (1 - decay) * weights
+        gan.train_on_batch(real)
+        ema = [decay * e + (1 - decay) * w for e, w in zip(ema, g.get_weights())]
+        for got, want in zip(gan.ema_generator.get_weights(), ema):
+            np.testing.assert_allclose(got, want, atol=1e-6)
+    with pytest.raises(TypeError, match="ema_warmup"):
+        GAN(g, d, ema_decay=0.999, ema_warmup="yes")
+
+
+def test_latent_modulation_starts_as_the_plain_generator_and_lets_the_latent_reach_every_level():
+    plain = keras_nest.create_generator("nest_gan_tiny", seed=0)
+    modulated = keras_nest.create_generator("nest_gan_tiny", seed=0, latent_modulation=True)
+    assert modulated.count_params() - plain.count_params() == 2 * (32 * 32 + 32)  # scale and shift of level 1
+    by_path = {w.path: w for w in modulated.weights}
+    for w in plain.weights:
+        by_path[w.path.replace(plain.name, modulated.name, 1)].assign(w)
+    z = np.random.default_rng(0).normal(size=(4, 32)).astype("float32")
+    np.testing.assert_allclose(ops.convert_to_numpy(modulated(z)), ops.convert_to_numpy(plain(z)), atol=1e-6)
+    scale = modulated.get_layer("modulation_1_scale")
+    scale.kernel.assign(np.random.default_rng(1).normal(0, 0.1, scale.kernel.shape))
+    assert np.abs(ops.convert_to_numpy(modulated(z)) - ops.convert_to_numpy(plain(z))).max() > 1e-3
+    assert modulated.get_config()["latent_modulation"] is True
+    with pytest.raises(TypeError, match="latent_modulation"):
+        keras_nest.create_generator("nest_gan_tiny", latent_modulation="yes")
+
+
+def test_minibatch_std_tells_the_discriminator_how_alike_a_batch_is():
+    from keras_nest.models.sagan import MinibatchStddev
+
+    d = keras_nest.create_discriminator(16, minibatch_std=True)
+    assert d.get_config()["minibatch_std"] is True
+    # The last block reads 65 channels: its first conv grows, and its shortcut becomes a 1x1 SN-conv (+ u vector).
+    grown = 9 * 64 + (65 * 64 + 64) + 64
+    assert d.count_params() - keras_nest.create_discriminator(16).count_params() == grown
+    varied = np.random.default_rng(0).uniform(-1, 1, (8, 4, 4, 16)).astype("float32")
+    same = np.repeat(varied[:1], 8, axis=0)
+    layer = MinibatchStddev()
+    assert ops.convert_to_numpy(layer(same))[..., -1].max() < 1e-3
+    assert ops.convert_to_numpy(layer(varied))[..., -1].min() > 0.3
+    with pytest.raises(TypeError, match="minibatch_std"):
+        keras_nest.create_discriminator(16, minibatch_std=1)
+
+
+def test_train_gan_builds_and_keeps_the_generator_and_discriminator_overrides(tmp_path):
+    from keras_nest.gan.training import train_gan
+    from keras_nest.training import RunFolderError
+
+    out = str(tmp_path / "run")
+    train_gan("nest_gan_tiny", "digits", steps=2, batch_size=16, out=out, verbose=0,
+              generator_overrides={"latent_modulation": True}, discriminator_overrides={"minibatch_std": True})
+    gan = keras.saving.load_model(os.path.join(out, "last.keras"))
+    assert gan.generator.get_config()["latent_modulation"] and gan.discriminator.get_config()["minibatch_std"]
+    resumed = train_gan(steps=4, out=out, resume=True, verbose=0)
+    assert resumed["steps"] == 4
+    with pytest.raises(RunFolderError, match="generator_overrides"):
+        train_gan(steps=6, out=out, resume=True, verbose=0, generator_overrides={})
+    with pytest.raises(TypeError, match="discriminator_overrides must be a dict of create_discriminator arguments"):
+        train_gan("nest_gan_tiny", "digits", steps=2, out=str(tmp_path / "b"), discriminator_overrides=True)
+
+
 def test_losses():
     real, fake = np.array([2.0, 0.5, -1.0]), np.array([-2.0, 0.0, 1.0])
     d_hinge, g_hinge = get_losses("hinge")
@@ -221,6 +290,13 @@ def test_train_gan_resume_keeps_the_runs_steps_and_settings(gan_run, tmp_path):
     with pytest.raises(RunFolderError, match="batch_size=16; you asked for batch_size=8"):
         train_gan("nest_gan_tiny", "digits", steps=done + 5, batch_size=8, out=str(out), checkpoint_every=5,
                   resume=True, verbose=0)
+    # A run from before the EMA warm-up existed (no such setting stored) keeps training without it.
+    state = json.loads((out / "state.json").read_text())
+    del state["settings"]["gan"]["ema_warmup"]
+    (out / "state.json").write_text(json.dumps(state))
+    resumed = train_gan(steps=done + 5, out=str(out), resume=True, verbose=0)
+    assert resumed["settings"]["ema_warmup"] is False
+    assert keras.saving.load_model(out / "last.keras").get_config()["ema_warmup"] is False
 
 
 def test_train_gan_prints_a_first_line_and_resumes_a_short_run(tmp_path, capsys):
@@ -280,10 +356,12 @@ def test_cli_gan_train_with_scores(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
     code = cli.main(["gan", "train", "--generator", "nest_gan_tiny", "--dataset", "digits", "--steps", "4",
                      "--checkpoint-every", "2", "--batch-size", "16", "--out", str(out), "--fd-samples", "100",
-                     "--verbose", "0"])
+                     "--verbose", "0", "--no-ema-warmup"])
     assert code == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["settings"]["ema_warmup"] is False  # the default is True
     assert result["steps"] == 4 and result["FD-digits-cnn"] > 0 and "KD-digits-cnn" in result
+    assert 0 <= result["recall"] <= 1 and 0 <= result["coverage"] <= 1 and sum(result["class_counts"]) == 100
     assert cli.main(["gan", "train", "--generator", "nest_gan_tiny", "--dataset", "digits", "--steps", "4",
                      "--out", str(out)]) == 2
     assert "already holds a run" in capsys.readouterr().err

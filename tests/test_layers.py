@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_nest import layers
 from keras_nest.models.nest_generator import ToImage
-from keras_nest.models.sagan import SelfAttention2D, SumPool
+from keras_nest.models.sagan import MinibatchStddev, SelfAttention2D, SumPool
 from keras_nest.models.vit import TakeToken
 from layer_checks import check_layer, check_serialization, run_layer_test
 
@@ -429,6 +429,7 @@ LAYER_CASES = {
     "TakeToken": (TakeToken, {}, (2, 1, 5, 8), (2, 8), 0),
     "ToImage": (ToImage, dict(grid_size=2, block_size=2, patch_size=2), (2, 4, 4, 12), (2, 8, 8, 3), 0),
     "SumPool": (SumPool, {}, (2, 4, 4, 3), (2, 3), 0),
+    "MinibatchStddev": (MinibatchStddev, {}, (2, 4, 4, 3), (2, 4, 4, 4), 0),
     "SelfAttention2D": (SelfAttention2D, {}, (2, 4, 4, 16), (2, 4, 4, 16), 9),
 }
 
@@ -451,7 +452,7 @@ def test_every_layer_has_a_contract_case():
     public = {name for name in layers.__all__ if isinstance(getattr(layers, name), type)}
     covered = {case[0].__name__ for case in LAYER_CASES.values()}
     assert public <= covered, public - covered
-    assert {"TakeToken", "ToImage", "SumPool", "SelfAttention2D"} <= covered
+    assert {"TakeToken", "ToImage", "SumPool", "SelfAttention2D", "MinibatchStddev"} <= covered
 
 
 class _ForgetsItsConfig(keras.layers.Layer):

@@ -102,7 +102,8 @@ def test_list_presets_filters():
     assert by_kind["discriminator"] == ["discriminator_16", "discriminator_32", "discriminator_64"]
     assert [p.name for p in list_presets("classifier", "vit")] == keras_nest.list_models("vit")
     assert all(p.name.startswith("vit_") for p in list_presets(family="vit"))
-    assert [p.name for p in list_presets("generator", "nest")] == ["nest_gan_32", "nest_gan_64", "nest_gan_tiny"]
+    assert [p.name for p in list_presets("generator", "nest")] == ["nest_gan_32", "nest_gan_64", "nest_gan_small_32",
+                                                                   "nest_gan_tiny"]
     assert [p.name for p in list_presets("generator", "sagan")] == keras_nest.list_generators("sagan")
     assert {p.kind for p in list_presets(family="sagan")} == {"generator", "discriminator"}
     assert list_presets("classifier", "sagan") == []

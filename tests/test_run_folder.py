@@ -279,6 +279,7 @@ def test_result_records_the_recipe_used(finished_run):
     (["--label-smoothing", "5"], "label_smoothing must be a finite number >= 0 and < 1, got 5.0"),
     (["--train-fraction", "0"], "train_fraction must be a finite number > 0 and <= 1, got 0.0"),
     (["--image-size", "-16"], "image_size must be an int >= 1, got -16"),
+    (["--num-examples", "0"], "num_examples must be an int >= 1, got 0"),
 ])
 def test_bad_training_arguments_are_one_line_errors(argv, message, tmp_path, capsys):
     out = str(tmp_path / "run")

@@ -161,6 +161,25 @@ def test_bad_input_fails_before_training(tmp_path):
     assert not os.path.exists(tmp_path / "c")  # nothing was started
 
 
+def test_num_examples_sizes_the_train_split():
+    from keras_nest.data import dataset_info as info_of
+    from keras_nest.training.spec import TrainSpec
+    from keras_nest.training.trainer import _train_and_validation
+
+    def sizes(dataset, image_size, num_examples):
+        spec = TrainSpec(dataset=dataset, num_examples=num_examples)
+        train, validation = _train_and_validation(dataset, (image_size, image_size), spec,
+                                                  info_of(dataset, image_size=image_size), {})
+        return len(train), len(validation)
+
+    default = info_of("shapes", image_size=32).num_examples["train"]
+    assert sizes("shapes", 32, default + 500) == (default + 500, 1000)  # a generated set draws more
+    assert sizes("digits", 16, 200) == (180, 20)  # others take their first N, then hold out 10%
+    with pytest.raises(ValueError, match=r"num_examples=5000 asks for more training examples than digits has "
+                                         r"\(1437\); give at most 1437"):
+        sizes("digits", 16, 5000)
+
+
 def test_cli_train_prints_one_json_line_and_evaluate(tmp_path, capsys):
     out = str(tmp_path / "run")
     code = cli.main(["train", "--epochs", "1", "--train-fraction", "0.2", "--out", out,

@@ -102,12 +102,12 @@ def load_dataset(name, split="train", image_size=None, batch_size=32, training=N
 
 
 def load_examples(name, split="train", image_size=None, channels=3, train_crop_min_area=1.0, crop_pct=1.0,
-                  **options):
+                  num_examples=None, **options):
     """A split's examples for a training loop: `ArrayExamples`, or `StreamedExamples` for streamed sources.
 
     Nothing is decoded for a streamed source (`folder:`, `tfds:`); its images become
     pixels in the pipeline, with the ImageNet-style crops given here
-    (`keras_nest.data.transforms`).
+    (`keras_nest.data.transforms`). `num_examples` as in `load_arrays`.
 
     Returns:
         `(examples, info)`.
@@ -119,7 +119,7 @@ def load_examples(name, split="train", image_size=None, channels=3, train_crop_m
     (360, False, 10)
     """
     crops = {"train_crop_min_area": train_crop_min_area, "crop_pct": crop_pct}
-    return _examples(name, split, image_size, None, channels, options, crops)
+    return _examples(name, split, image_size, num_examples, channels, options, crops)
 
 
 def load_arrays(name, split="train", image_size=None, num_examples=None, channels=3, **options):

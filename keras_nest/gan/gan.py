@@ -10,6 +10,7 @@ from keras_nest.gan.diffaugment import check_policy, diff_augment
 from keras_nest.gan.losses import get_losses
 from keras_nest.gan.optimizer_pair import OptimizerPair
 from keras_nest.gan.train_step import jax_train_step, mechanics
+from keras_nest.validation import check_bool
 
 
 def _default_optimizer(learning_rate):
@@ -43,6 +44,11 @@ class GAN(keras.Model):
         d_steps: discriminator updates per generator update.
         ema_decay: keep an exponential moving average of the generator's
             weights (`ema_generator`), e.g. 0.999; None disables it.
+        ema_warmup: cap the decay at `(1 + t) / (10 + t)` after t
+            generator updates (`tf.train.ExponentialMovingAverage`'s
+            `num_updates`), so the average forgets its random start: with
+            0.999 alone, 22% of it is still the initial weights after 1,500
+            updates.
         diffaugment: comma-separated DiffAugment policy applied to every
             image the discriminator sees (e.g. `"color,translation"`), or None.
         r1_gamma: weight of the R1 penalty `gamma / 2 * |grad D(x)|^2` on real
@@ -65,7 +71,7 @@ class GAN(keras.Model):
     (2, 16, 16, 3)
     """
 
-    def __init__(self, generator, discriminator, latent_dim=None, d_steps=1, ema_decay=None,
+    def __init__(self, generator, discriminator, latent_dim=None, d_steps=1, ema_decay=None, ema_warmup=False,
                  diffaugment=None, r1_gamma=0.0, seed=0, **kwargs):
         super().__init__(**kwargs)
         g_latent = generator.input_shape[-1]
@@ -85,6 +91,7 @@ class GAN(keras.Model):
         self.latent_dim = g_latent
         self.d_steps = int(d_steps)
         self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_warmup = check_bool("ema_warmup", ema_warmup)
         self.diffaugment = diffaugment or None
         self.r1_gamma = float(r1_gamma)
         self.seed = int(seed)
@@ -176,14 +183,21 @@ class GAN(keras.Model):
         g_loss, _ = mech.minimize(self.g_optimizer, functools.partial(self._g_loss, z),
                                   self.generator.trainable_variables)
         if self.ema_generator is not None:
+            decay = self._ema_decay_now()
             for ema, weight in zip(self.ema_generator.weights, self.generator.weights):
-                ema.assign(self.ema_decay * ema + (1.0 - self.ema_decay) * ops.cast(weight, ema.dtype))
+                ema.assign(decay * ema + (1.0 - decay) * ops.cast(weight, ema.dtype))
         replicas = _num_replicas()
         self.trackers["d_loss"].update_state(d_loss * replicas)
         self.trackers["g_loss"].update_state(g_loss * replicas)
         self.trackers["d_real"].update_state(ops.mean(d_real))
         self.trackers["d_fake"].update_state(ops.mean(d_fake))
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def _ema_decay_now(self):
+        if not self.ema_warmup:
+            return self.ema_decay
+        updates = ops.cast(self.g_optimizer.iterations, "float32")  # this step's update included
+        return ops.minimum(self.ema_decay, (1.0 + updates) / (10.0 + updates))
 
     def _noise(self, real, noise):
         if noise is not None:
@@ -213,7 +227,8 @@ class GAN(keras.Model):
         return {
             "generator": keras.saving.serialize_keras_object(self.generator),
             "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "d_steps": self.d_steps, "ema_decay": self.ema_decay, "diffaugment": self.diffaugment,
+            "d_steps": self.d_steps, "ema_decay": self.ema_decay, "ema_warmup": self.ema_warmup,
+            "diffaugment": self.diffaugment,
             "r1_gamma": self.r1_gamma, "seed": self.seed, "name": self.name,
         }
 

@@ -56,8 +56,9 @@ def _chunk_files(gan, checkpoint_every, num_images=64, seed=1234):
 
 def train_gan(generator=None, dataset=None, steps=1000, batch_size=None, out=None, loss=None,
               g_learning_rate=None, d_learning_rate=None, beta_2=None, d_steps=None, ema_decay=None,
-              diffaugment=None, r1_gamma=None, checkpoint_every=None, resume=False, seed=None, verbose="auto",
-              callbacks=(), num_examples=None):
+              ema_warmup=None, diffaugment=None, r1_gamma=None, checkpoint_every=None, resume=False, seed=None,
+              verbose="auto", callbacks=(), num_examples=None, generator_overrides=None,
+              discriminator_overrides=None):
     """Trains a named generator against the matching discriminator with `model.fit`.
 
     The run folder's lifecycle (lock, one commit per chunk of
@@ -75,7 +76,7 @@ def train_gan(generator=None, dataset=None, steps=1000, batch_size=None, out=Non
         batch_size: real (and generated) images per step (default 64).
         out: run folder (default `runs/gan-GENERATOR-DATASET`; required to resume).
         loss, g_learning_rate, d_learning_rate, beta_2, d_steps, ema_decay,
-            diffaugment, r1_gamma: the `GanSettings`. `ema_decay` 0 keeps
+            ema_warmup, diffaugment, r1_gamma: the `GanSettings`. `ema_decay` 0 keeps
             no EMA generator.
         checkpoint_every: steps between commits (checkpoint, generator,
             sample grid); default 100, or `steps` when that is smaller.
@@ -84,6 +85,9 @@ def train_gan(generator=None, dataset=None, steps=1000, batch_size=None, out=Non
             uninterrupted run's).
         seed: seeds weights, noise and data order (default 0).
         num_examples: use only the first N training images.
+        generator_overrides, discriminator_overrides: extra
+            `create_generator` / `create_discriminator` arguments, e.g.
+            `{"latent_modulation": True}`, `{"minibatch_std": True}`.
 
     Returns:
         A dict with `steps`, `wall_seconds`, `images_per_second`, the final
@@ -98,10 +102,13 @@ def train_gan(generator=None, dataset=None, steps=1000, batch_size=None, out=Non
     steps = check_int("steps", steps, 1)
     given_settings = {k: v for k, v in dict(
         loss=loss, g_learning_rate=g_learning_rate, d_learning_rate=d_learning_rate, beta_2=beta_2,
-        d_steps=d_steps, ema_decay=ema_decay, diffaugment=diffaugment, r1_gamma=r1_gamma).items() if v is not None}
+        d_steps=d_steps, ema_decay=ema_decay, ema_warmup=ema_warmup, diffaugment=diffaugment,
+        r1_gamma=r1_gamma).items() if v is not None}
     GanSettings(**given_settings)  # checked before any folder is touched
     given = {k: v for k, v in dict(generator=generator, dataset=dataset, batch_size=batch_size,
-                                   checkpoint_every=checkpoint_every, seed=seed, num_examples=num_examples).items()
+                                   checkpoint_every=checkpoint_every, seed=seed, num_examples=num_examples,
+                                   generator_overrides=generator_overrides,
+                                   discriminator_overrides=discriminator_overrides).items()
              if v is not None}
     GanSpec(**given)
     if resume and out is None:
@@ -151,7 +158,8 @@ def _resolve_settings(run, given):
         if settings.get("ema_decay") == 0:
             settings["ema_decay"] = None
         return GanSettings(**settings)
-    stored = GanSettings(**run.state.settings["gan"])
+    # Runs from before the EMA warm-up existed trained without it.
+    stored = GanSettings(**{"ema_warmup": False, **run.state.settings["gan"]})
     changed = [f"{k}={getattr(stored, k)!r} (you gave {v!r})" for k, v in given.items()
                if v != getattr(stored, k) and not (k == "ema_decay" and v == 0 and stored.ema_decay is None)]
     if changed:
@@ -162,10 +170,13 @@ def _resolve_settings(run, given):
 
 def _build_gan(run, spec, settings):
     if run.resumed and run.state.epoch:
-        return run.load_model(LAST)  # with both optimizers and their state
-    net = create_generator(spec.generator)
-    discriminator = create_discriminator(net.image_size, net.output_shape[-1])
+        gan = run.load_model(LAST)  # with both optimizers and their state
+        gan.ema_warmup = settings.ema_warmup  # the run's settings decide (a GAN saved before it existed has none)
+        return gan
+    net = create_generator(spec.generator, **spec.generator_overrides)
+    discriminator = create_discriminator(net.image_size, net.output_shape[-1], **spec.discriminator_overrides)
     gan = GAN(net, discriminator, d_steps=settings.d_steps, ema_decay=settings.ema_decay,
+              ema_warmup=settings.ema_warmup,
               diffaugment=settings.diffaugment, r1_gamma=settings.r1_gamma, seed=spec.seed)
     gan.compile(
         g_optimizer=keras.optimizers.Adam(settings.g_learning_rate, beta_1=0.0, beta_2=settings.beta_2),

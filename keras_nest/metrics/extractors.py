@@ -22,30 +22,46 @@ import numpy as np
 from keras_nest.data import dataset_info, dataset_slug, held_out_split, load_arrays, real_images
 from keras_nest.data.cache import cache_root
 from keras_nest.data.images import to_signed_unit
+from keras_nest.errors import InvalidValueError
 from keras_nest.io_utils import atomic_write, read_json, write_json
 from keras_nest.metrics.frechet import frechet_distance
 from keras_nest.metrics.kernel import kernel_distance
+from keras_nest.metrics.manifold import density_coverage, precision_recall
 
 EXTRACTOR_VERSION = 1
 
 
 @dataclasses.dataclass
 class FeatureExtractor:
-    """A named feature model: `features(images)` maps `(N, H, W, C)` in [-1, 1] to `(N, D)`."""
+    """A named feature model: `features(images)` maps `(N, H, W, C)` in [-1, 1] to `(N, D)`.
+
+    `classifier`, where the features come from a classifier of the data
+    set, maps the same images to class logits (`predict_classes`).
+    """
 
     name: str
     model: keras.Model
     image_size: int
     info: dict = dataclasses.field(default_factory=dict)
+    classifier: keras.Model = None
 
     def features(self, images, batch_size=256):
+        return self._apply(self.model, images, batch_size).astype(np.float64)
+
+    def predict_classes(self, images, batch_size=256):
+        """`(N,)` int class of each image, by the data set's classifier."""
+        if self.classifier is None:
+            raise InvalidValueError(f"The {self.name} extractor has no classifier of the data set's classes; "
+                                    "use classifier_extractor(dataset, image_size).")
+        return self._apply(self.classifier, images, batch_size).argmax(axis=-1)
+
+    def _apply(self, model, images, batch_size):
         images = np.asarray(images, np.float32)
         if images.shape[1:3] != (self.image_size, self.image_size):
             images = keras.ops.convert_to_numpy(
                 keras.ops.image.resize(images, (self.image_size, self.image_size), interpolation="bilinear"))
-        out = [keras.ops.convert_to_numpy(self.model(images[i:i + batch_size], training=False))
-               for i in range(0, len(images), batch_size)]
-        return np.concatenate(out).astype(np.float64)
+        return np.concatenate([keras.ops.convert_to_numpy(model(images[i:i + batch_size], training=False))
+                               for i in range(0, len(images), batch_size)])
 
 
 def _cnn(image_size, channels, num_classes):
@@ -98,7 +114,7 @@ def classifier_extractor(dataset, image_size, channels=3, seed=0, epochs=8, cach
             atomic_write(path, model.save)
             write_json(path + ".json", info)
     features = keras.Model(model.inputs[0], model.get_layer("features").output)
-    return FeatureExtractor(label, features, image_size, info)
+    return FeatureExtractor(label, features, image_size, info, classifier=model)
 
 
 def inception_extractor(weights_path):
@@ -114,27 +130,59 @@ def inception_extractor(weights_path):
 
 def generator_distances(generator, real, extractor, num_samples=2000, seed=0, batch_size=250,
                         kid_subsets=50, kid_subset_size=1000):
-    """FD and KID between `num_samples` generated images and `real` ones, in `extractor`'s space.
+    """Fidelity and diversity of `num_samples` generated images against `real` ones, in `extractor`'s space.
 
-    Returns a dict keyed `FD-<name>` and `KD-<name>` (or `FID` / `KID` for
-    the Inception extractor) plus `KD-<name>-std`.
+    Returns a dict: `FD-<name>`, `KD-<name>` and `KD-<name>-std` (`FID` /
+    `KID` for the Inception extractor); `precision`, `recall` (k = 3),
+    `density` and `coverage` (k = 5) in the same space
+    (`keras_nest.metrics.manifold`); and, when the extractor classifies the
+    data set, the samples' class histogram: `class_counts` (per class, in
+    class order), `classes_covered` (classes with at least one sample) and
+    `largest_class_share` (in [0, 1]).
     """
     real_features = extractor.features(real)
+    fake = generate_samples(generator, num_samples, seed, batch_size)
+    fake_features = extractor.features(fake)
+    fd_name, kd_name = ("FID", "KID") if extractor.name == "inception" else (f"FD-{extractor.name}",
+                                                                              f"KD-{extractor.name}")
+    kd, kd_std = kernel_distance(real_features, fake_features, num_subsets=kid_subsets,
+                                 subset_size=kid_subset_size, return_std=True)
+    scores = {fd_name: frechet_distance(real_features, fake_features), kd_name: kd, f"{kd_name}-std": kd_std,
+              **precision_recall(real_features, fake_features), **density_coverage(real_features, fake_features)}
+    if extractor.classifier is not None:
+        scores.update(class_histogram(extractor.predict_classes(fake), extractor.classifier.output_shape[-1]))
+    return scores
+
+
+def generate_samples(generator, num_samples, seed=0, batch_size=250):
+    """`(num_samples, H, W, C)` numpy images in [-1, 1] from `generator`, its noise drawn with `seed`."""
     fake = []
     for start in range(0, int(num_samples), batch_size):
         count = min(batch_size, int(num_samples) - start)
         noise = keras.random.normal((count, generator.input_shape[-1]), seed=seed + start)
         fake.append(keras.ops.convert_to_numpy(generator(noise, training=False)))
-    fake_features = extractor.features(np.concatenate(fake))
-    fd_name, kd_name = ("FID", "KID") if extractor.name == "inception" else (f"FD-{extractor.name}",
-                                                                              f"KD-{extractor.name}")
-    kd, kd_std = kernel_distance(real_features, fake_features, num_subsets=kid_subsets,
-                                 subset_size=kid_subset_size, return_std=True)
-    return {fd_name: frechet_distance(real_features, fake_features), kd_name: kd, f"{kd_name}-std": kd_std}
+    return np.concatenate(fake)
+
+
+def class_histogram(classes, num_classes):
+    """`class_counts`, `classes_covered` and `largest_class_share` of an `(N,)` array of class indices.
+
+    Example:
+
+    >>> class_histogram(np.array([0, 0, 0, 2]), 3)
+    {'class_counts': [3, 0, 1], 'classes_covered': 2, 'largest_class_share': 0.75}
+    """
+    counts = np.bincount(np.asarray(classes, np.int64), minlength=num_classes)
+    return {"class_counts": counts.tolist(), "classes_covered": int((counts > 0).sum()),
+            "largest_class_share": float(counts.max() / counts.sum())}
 
 
 def score_generator(generator, dataset, num_samples=1000, seed=0):
-    """FD and KD of a generator against `dataset`'s held-out images, in its `<dataset>-cnn` space."""
+    """`generator_distances` against `dataset`'s held-out images, in its `<dataset>-cnn` space.
+
+    Adds `extractor_test_accuracy`, the accuracy of the classifier that
+    gives the features and judges the samples' classes.
+    """
     channels = generator.output_shape[-1]
     extractor = classifier_extractor(dataset, generator.image_size, channels)
     real = real_images(dataset, generator.image_size, channels, split=held_out_split(dataset))

@@ -2,23 +2,12 @@
 
 import numpy as np
 
-from keras_nest.errors import InvalidValueError
-
-
-def _features(x, name):
-    x = np.asarray(x, np.float64)
-    if x.ndim != 2:
-        raise InvalidValueError(f"{name} must be an (N, D) array of features; got shape {x.shape}.")
-    if len(x) < 2:
-        raise InvalidValueError(f"{name} needs at least 2 rows to estimate a covariance; got {len(x)}.")
-    if not np.all(np.isfinite(x)):
-        raise InvalidValueError(f"{name} contains NaN or infinite values.")
-    return x
+from keras_nest.metrics.features import check_features, check_same_width
 
 
 def gaussian_statistics(features):
     """Mean `(D,)` and unbiased covariance `(D, D)` of `(N, D)` features."""
-    x = _features(features, "features")
+    x = check_features(features, "features", 2, "to estimate a covariance")
     return x.mean(axis=0), np.cov(x, rowvar=False).reshape(x.shape[1], x.shape[1])
 
 
@@ -39,10 +28,9 @@ def frechet_distance(features_a, features_b):
     >>> round(float(d), 1)
     10.0
     """
-    a = _features(features_a, "features_a")
-    b = _features(features_b, "features_b")
-    if a.shape[1] != b.shape[1]:
-        raise InvalidValueError(f"Feature sizes differ: {a.shape[1]} vs {b.shape[1]}.")
+    a = check_features(features_a, "features_a", 2, "to estimate a covariance")
+    b = check_features(features_b, "features_b", 2, "to estimate a covariance")
+    check_same_width(a, b, "features_a", "features_b")
     mu_a, cov_a = gaussian_statistics(a)
     mu_b, cov_b = gaussian_statistics(b)
     eigenvalues = np.linalg.eigvals(cov_a @ cov_b)

@@ -2,8 +2,7 @@
 
 import numpy as np
 
-from keras_nest.errors import InvalidValueError
-from keras_nest.metrics.frechet import _features
+from keras_nest.metrics.features import check_features, check_same_width
 
 
 def _kernel(x, y, dim):
@@ -44,10 +43,9 @@ def kernel_distance(features_a, features_b, num_subsets=100, subset_size=1000, s
     >>> abs(kid - 22.0) < 1.0
     True
     """
-    a = _features(features_a, "features_a")
-    b = _features(features_b, "features_b")
-    if a.shape[1] != b.shape[1]:
-        raise InvalidValueError(f"Feature sizes differ: {a.shape[1]} vs {b.shape[1]}.")
+    a = check_features(features_a, "features_a", 2, "for the unbiased estimator")
+    b = check_features(features_b, "features_b", 2, "for the unbiased estimator")
+    check_same_width(a, b, "features_a", "features_b")
     size = min(int(subset_size), len(a), len(b))
     rng = np.random.default_rng(seed)
     values = np.array([

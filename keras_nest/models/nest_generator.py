@@ -5,6 +5,7 @@
     -> NestLevel (position embedding + transformer layers inside the block)
     -> BlockDeaggregation: un-blockify, PixelShuffleUpsample x2, blockify
        (each block becomes its four children; width d_1)
+       [-> latent modulation: x * (1 + Dense(z)) + Dense(z), if asked]
     -> NestLevel -> ... (one level per entry of `embed_dims`)
     -> LayerNorm -> Dense to `patch_size^2 * channels` per token
     -> depth-to-space (`patch_size`) -> tanh, in [-1, 1].
@@ -23,6 +24,11 @@ never released):
 * Tokens become pixels through LayerNorm and a per-token Dense, optionally
   onto `patch_size x patch_size` pixels (depth-to-space), with tanh.
 * No dropout or drop-path (GAN generators are not regularised that way).
+* `latent_modulation=True` lets the latent reach every level, not only the
+  first: after each de-aggregation the tokens are scaled and shifted per
+  channel by two Dense maps of z (FiLM, Perez et al. 2018; the role of
+  HiT-GAN's latent cross-attention and StyleGAN's per-level styles),
+  initialised to zero so training starts from the plain generator.
 """
 
 import keras
@@ -59,13 +65,16 @@ class NestGenerator(GeneratorModel):
         patch_size: int. Pixels per token side at the output.
         channels: int. Output channels (3 for RGB).
         gelu_approximate: bool. Tanh-approximate GELU. Defaults to `True`.
+        latent_modulation: bool. Modulate every level below the top by the
+            latent (see the module docstring). Defaults to `False`.
         seed: int or `None`. Base seed of the levels.
         dtype: dtype policy of the model.
 
     Raises:
         TypeError: an argument of the wrong kind, named in the message (a
             float or bool for an int, a non-sequence for `embed_dims`,
-            `depths` or `num_heads`, a non-bool `gelu_approximate`).
+            `depths` or `num_heads`, a non-bool `gelu_approximate` or
+            `latent_modulation`).
         ValueError: a value out of range or inconsistent, named in the
             message: `image_size`, `latent_dim`, `block_size`, `patch_size`,
             `channels`, a width, depth or head count below 1; not one entry
@@ -81,7 +90,8 @@ class NestGenerator(GeneratorModel):
     """
 
     def __init__(self, image_size, latent_dim, block_size, embed_dims, depths, num_heads, mlp_ratio=4.0,
-                 patch_size=1, channels=3, gelu_approximate=True, seed=None, dtype=None, **kwargs):
+                 patch_size=1, channels=3, gelu_approximate=True, latent_modulation=False, seed=None, dtype=None,
+                 **kwargs):
         config = dict(
             image_size=check_int("image_size", image_size, minimum=1),
             latent_dim=check_int("latent_dim", latent_dim, minimum=1),
@@ -93,6 +103,7 @@ class NestGenerator(GeneratorModel):
             patch_size=check_int("patch_size", patch_size, minimum=1),
             channels=check_int("channels", channels, minimum=1),
             gelu_approximate=check_bool("gelu_approximate", gelu_approximate),
+            latent_modulation=check_bool("latent_modulation", latent_modulation),
             seed=check_seed("seed", seed),
         )
         _validate(config)
@@ -109,6 +120,8 @@ class NestGenerator(GeneratorModel):
             if i > 0:
                 x = BlockDeaggregation(config["embed_dims"][i], grid_size=2 ** (i - 1), block_size=side,
                                        name=f"deaggregation_{i}", dtype=policy)(x)
+                if config["latent_modulation"]:
+                    x = modulate_by_latent(x, z, config["embed_dims"][i], f"modulation_{i}", policy)
             x = NestLevel(config["depths"][i], config["num_heads"][i], mlp_ratio=config["mlp_ratio"],
                           gelu_approximate=config["gelu_approximate"],
                           seed=None if seed is None else seed + 1000 * i, name=f"level_{i}", dtype=policy)(x)
@@ -119,6 +132,17 @@ class NestGenerator(GeneratorModel):
                          name="to_image", dtype="float32")(x)
         super().__init__(inputs=z, outputs=images, **kwargs)
         self.model_config = config
+
+
+def modulate_by_latent(tokens, z, width, name, policy):
+    """`tokens * (1 + Dense(z)) + Dense(z)`, per channel, the Dense maps zero-initialised (functional API)."""
+    def per_channel(part):
+        x = keras.layers.Dense(width, kernel_initializer="zeros", name=f"{name}_{part}", dtype=policy)(z)
+        return keras.layers.Reshape((1, 1, width), name=f"{name}_{part}_broadcast", dtype=policy)(x)
+
+    scale, shift = per_channel("scale"), per_channel("shift")
+    scaled = keras.layers.Multiply(name=f"{name}_scaled", dtype=policy)([tokens, scale])
+    return keras.layers.Add(name=name, dtype=policy)([tokens, scaled, shift])
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")

@@ -188,7 +188,9 @@ class ResnetDiscriminator(ConfiguredModel):
     An optimized first block, then one residual block per entry of `widths`
     (`downsample` flags which of them halve the side), self-attention after
     the block that reaches `attention_resolution`, ReLU, sum over positions
-    and an SN-Dense to 1 (a real-vs-fake logit, float32).
+    and an SN-Dense to 1 (a real-vs-fake logit, float32). With
+    `minibatch_std`, the last block also reads the batch's feature spread
+    (`MinibatchStddev`), so a generator whose samples look alike is told so.
 
     Args:
         image_size: int. Side of the square input images.
@@ -197,11 +199,14 @@ class ResnetDiscriminator(ConfiguredModel):
         attention_resolution: int. Side at which self-attention runs; an
             even side that some block reaches.
         channels: int. Input channels (3 for RGB).
+        minibatch_std: bool. Add the minibatch standard deviation feature
+            before the last block. Defaults to `False`.
         dtype: dtype policy of the model.
 
     Raises:
         TypeError: an argument of the wrong kind (a float or bool for an
-            int, a non-bool in `downsample`), named in the message.
+            int, a non-bool in `downsample` or `minibatch_std`), named in
+            the message.
         ValueError: a size or width below 1, `widths` and `downsample` of
             different lengths or empty, a first block that does not
             downsample, an `image_size` that cannot be halved that often, an
@@ -216,15 +221,16 @@ class ResnetDiscriminator(ConfiguredModel):
     (2, 1)
     """
 
-    def __init__(self, image_size, widths, downsample, attention_resolution, channels=3, dtype=None,
-                 **kwargs):
+    def __init__(self, image_size, widths, downsample, attention_resolution, channels=3, minibatch_std=False,
+                 dtype=None, **kwargs):
         if isinstance(downsample, (str, bytes)) or not hasattr(downsample, "__len__"):
             raise InvalidTypeError(f"downsample must be a tuple of bools, one per block; got {downsample!r}.")
         config = dict(image_size=check_int("image_size", image_size, minimum=1),
                       widths=check_int_tuple("widths", widths, minimum=1),
                       downsample=tuple(check_bool(f"downsample[{i}]", d) for i, d in enumerate(downsample)),
                       attention_resolution=check_int("attention_resolution", attention_resolution, minimum=1),
-                      channels=check_int("channels", channels, minimum=1))
+                      channels=check_int("channels", channels, minimum=1),
+                      minibatch_std=check_bool("minibatch_std", minibatch_std))
         if len(config["widths"]) != len(config["downsample"]):
             raise InvalidValueError(f"widths and downsample need one entry per block; got {len(config['widths'])} "
                              f"widths and {len(config['downsample'])} downsample flags.")
@@ -249,7 +255,10 @@ class ResnetDiscriminator(ConfiguredModel):
         images = keras.Input(shape=(config["image_size"], config["image_size"], config["channels"]),
                              name="images")
         x, resolution, attended = images, config["image_size"], False
+        last = len(config["widths"]) - 1
         for i, (width, down) in enumerate(zip(config["widths"], config["downsample"])):
+            if config["minibatch_std"] and i == last:
+                x = MinibatchStddev(name="minibatch_std", dtype=policy)(x)
             x = _down_block(x, width, f"block_{i}", policy, downsample=down, first=i == 0)
             resolution //= 2 if down else 1
             if resolution == config["attention_resolution"] and not attended:
@@ -260,6 +269,33 @@ class ResnetDiscriminator(ConfiguredModel):
         score = _sn(keras.layers.Dense(1, kernel_initializer=_INIT(), name="score", dtype="float32"))(x)
         super().__init__(inputs=images, outputs=score, **kwargs)
         self.model_config = config
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class MinibatchStddev(keras.layers.Layer):
+    """Appends the batch's mean feature standard deviation as one more channel: `(B, H, W, C) -> (B, H, W, C+1)`.
+
+    The standard deviation of each feature over the batch, averaged over
+    features and positions, is one number per batch that every image
+    carries (Karras et al., "Progressive Growing of GANs", ICLR 2018, §3;
+    over the whole batch, which the discriminator sees real and generated
+    images in separately). A batch of near-identical samples has a small
+    value, which real batches never show.
+
+    Example:
+
+    >>> x = keras.ops.convert_to_tensor([[[[0.0]]], [[[2.0]]]])  # two 1x1 images, one channel
+    >>> keras.ops.convert_to_numpy(MinibatchStddev()(x))[:, 0, 0].tolist()
+    [[0.0, 1.0], [2.0, 1.0]]
+    """
+
+    def call(self, x):
+        centred = x - ops.mean(x, axis=0, keepdims=True)
+        spread = ops.mean(ops.sqrt(ops.mean(ops.square(centred), axis=0) + 1e-8))
+        return ops.concatenate([x, ops.ones_like(x[..., :1]) * ops.cast(spread, x.dtype)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")

@@ -28,7 +28,10 @@ class TrainSpec:
     """What makes two runs the same training; stored in `state.json`, fixed on resume.
 
     `dataset` is a data set name, or `"arrays:<sha1>"` for an
-    `(images, labels)` pair; `image_size` is `None` for the model's own;
+    `(images, labels)` pair; `num_examples` the size of the train split
+    used (`None`: all of it; a generated set, `shapes` or
+    `cluttered_digits`, draws that many, more than its default if asked,
+    any other takes its first N); `image_size` is `None` for the model's own;
     `weights` what the model starts from (`create_model`'s `weights`: a
     published name such as `"imagenet"`, `"hf://ORG/REPO[/FILE]"` or a
     path), `None` for a random initialisation.
@@ -40,6 +43,7 @@ class TrainSpec:
     seed: int = 0
     train_fraction: float = 1.0
     validation_fraction: float = 0.1
+    num_examples: int = None
     model_overrides: dict = dataclasses.field(default_factory=dict)
     weights: str = None
 
@@ -54,6 +58,8 @@ class TrainSpec:
                            check_float("train_fraction", self.train_fraction, 0.0, 1.0, min_inclusive=False))
         object.__setattr__(self, "validation_fraction",
                            check_float("validation_fraction", self.validation_fraction, 0.0, 1.0, False, False))
+        if self.num_examples is not None:
+            object.__setattr__(self, "num_examples", check_int("num_examples", self.num_examples, 1))
         if not isinstance(self.model_overrides, dict):
             raise InvalidTypeError(f"model_overrides must be a dict of create_model arguments, "
                             f"got {self.model_overrides!r}.")
@@ -102,11 +108,17 @@ class GanSpec:
     checkpoint_every: int = 100  # steps per commit (a run folder's "epoch")
     seed: int = 0
     num_examples: int = None  # None: the whole train split
+    generator_overrides: dict = dataclasses.field(default_factory=dict)  # create_generator arguments
+    discriminator_overrides: dict = dataclasses.field(default_factory=dict)  # create_discriminator arguments
 
     def __post_init__(self):
         for name, value in (("generator", self.generator), ("dataset", self.dataset)):
             if not isinstance(value, str):
                 raise InvalidTypeError(f"{name} must be a name (a string), got {value!r}.")
+        for name, what in (("generator_overrides", "create_generator"),
+                           ("discriminator_overrides", "create_discriminator")):
+            if not isinstance(getattr(self, name), dict):
+                raise InvalidTypeError(f"{name} must be a dict of {what} arguments, got {getattr(self, name)!r}.")
         object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, 1))
         object.__setattr__(self, "checkpoint_every", check_int("checkpoint_every", self.checkpoint_every, 1))
         object.__setattr__(self, "seed", check_int("seed", self.seed))
@@ -116,9 +128,12 @@ class GanSpec:
 
 @dataclasses.dataclass(frozen=True)
 class GanSettings:
-    """The adversarial recipe: SAGAN's TTUR defaults (Adam beta_1 = 0, G 1e-4, D 4e-4), EMA 0.999.
+    """The adversarial recipe: SAGAN's TTUR defaults (Adam beta_1 = 0, G 1e-4, D 4e-4), EMA 0.999 with warm-up.
 
-    `ema_decay` 0 or `None` keeps no EMA generator.
+    `ema_decay` 0 or `None` keeps no EMA generator; `ema_warmup` caps the
+    decay at `(1 + t) / (10 + t)` after t generator updates (see `GAN`;
+    `benchmarks/gan_diversity.py` measured it: without it, both generators'
+    EMA samples at 1,500 steps are 22% their random start).
     """
 
     loss: str = "hinge"
@@ -127,6 +142,7 @@ class GanSettings:
     beta_2: float = 0.999
     d_steps: int = 1
     ema_decay: float = 0.999
+    ema_warmup: bool = True
     diffaugment: str = None
     r1_gamma: float = 0.0
 
@@ -138,4 +154,5 @@ class GanSettings:
         check_int("d_steps", self.d_steps, 1)
         if self.ema_decay is not None:
             check_float("ema_decay", self.ema_decay, 0.0, 1.0, True, False)
+        check_bool("ema_warmup", self.ema_warmup)
         check_float("r1_gamma", self.r1_gamma, 0.0)

@@ -76,6 +76,7 @@ def train(
     seed=None,
     train_fraction=None,
     validation_fraction=None,
+    num_examples=None,
     tensorboard=True,
     export=True,
     verbose="auto",
@@ -105,6 +106,10 @@ def train(
             it, an existing run is never overwritten.
         seed: seeds weights, data order and augmentation (default 0).
         train_fraction: stratified fraction of the training split to use (default 1).
+        num_examples: size of the training split (default: the data set's):
+            a generated set (`shapes`, `cluttered_digits`) draws that many
+            images, more than its default if asked; another set takes its
+            first N and refuses more than it has.
         validation_fraction: share of the training split held out to pick
             the best epoch (default 0.1), for data sets without a validation
             split. The test split only ever serves the final evaluation.
@@ -128,7 +133,7 @@ def train(
     start = time.time()
     given = _given_identity(model=model, dataset=dataset, image_size=image_size, seed=seed,
                             train_fraction=train_fraction, validation_fraction=validation_fraction,
-                            model_overrides=model_overrides, weights=weights)
+                            num_examples=num_examples, model_overrides=model_overrides, weights=weights)
     requested = _recipe_request(recipe, epochs=epochs, batch_size=batch_size, overrides=recipe_overrides)
     options = RunOptions(strategy=strategy, jit_compile=jit_compile, precision=precision,
                          tensorboard=tensorboard, export=export, verbose=verbose,
@@ -321,7 +326,7 @@ def _build_model(spec, recipe, size, info, resumed_from=None):
 
 def _make_data(source, spec, recipe, size, info, strategy, first_epoch):
     crops = {"train_crop_min_area": recipe.train_crop_min_area, "crop_pct": recipe.crop_pct}
-    train, validation = _train_and_validation(source, size, spec.validation_fraction, info, crops)
+    train, validation = _train_and_validation(source, size, spec, info, crops)
     test, _ = load_examples(source, info.held_out_split, image_size=size, **crops)
     keep, _ = _stratified_split(train.labels, spec.train_fraction, spec.seed, "train_fraction")
     train = train.subset(keep)
@@ -500,18 +505,22 @@ def _stratified_split(labels, fraction, seed, name):
     return keep, np.setdiff1d(np.arange(len(labels)), keep)
 
 
-def _train_and_validation(dataset, size, validation_fraction, info, crops):
+def _train_and_validation(dataset, size, spec, info, crops):
     """Training examples and validation examples (for picking the best epoch).
 
     The test split is never used to pick a checkpoint: a data set's own
     validation split is used when it has one, else a stratified
-    `validation_fraction` of the training split is held out (by label, so
-    streamed files are not read to choose it).
+    `spec.validation_fraction` of the training split is held out (by label,
+    so streamed files are not read to choose it).
     """
-    train, _ = load_examples(dataset, "train", image_size=size, **crops)
+    train, _ = load_examples(dataset, "train", image_size=size, num_examples=spec.num_examples, **crops)
+    if spec.num_examples is not None and len(train) < spec.num_examples:
+        raise InvalidValueError(f"num_examples={spec.num_examples} asks for more training examples than "
+                                f"{spec.dataset} has ({len(train)}); give at most {len(train)}, or leave it out.")
     if "validation" in info.num_examples and info.held_out_split != "validation":
         return train, load_examples(dataset, "validation", image_size=size, **crops)[0]
-    held, rest = _stratified_split(train.labels, validation_fraction, VALIDATION_SPLIT_SEED, "validation_fraction")
+    held, rest = _stratified_split(train.labels, spec.validation_fraction, VALIDATION_SPLIT_SEED,
+                                   "validation_fraction")
     return train.subset(rest), train.subset(held)
 
 
