@@ -24,6 +24,7 @@ JSON summary and writes `--out/gan_convergence.png`.
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import sys
@@ -127,16 +128,18 @@ def plot(rows, args, fd_key, kd_key):
     plt.close(fig)
 
 
+# What every run trained with before rows recorded their settings (frozen: later defaults may change).
+_SETTINGS_BEFORE = {"loss": "hinge", "g_learning_rate": 1e-4, "d_learning_rate": 4e-4, "beta_2": 0.999, "d_steps": 1,
+                    "ema_decay": 0.999, "ema_warmup": False, "diffaugment": None, "r1_gamma": 0.0}
+
+
 def _row_key(row):
     """What makes two evaluations the same point.
 
     Rows from before `discriminator_widths` used the preset's; rows from
-    before `settings` were recorded trained with the defaults of then (no EMA
-    warm-up).
+    before `settings` were recorded trained with `_SETTINGS_BEFORE`.
     """
-    from keras_nest.training.spec import GanSettings
-
-    settings = row.get("settings", {**dataclasses.asdict(GanSettings()), "ema_warmup": False})
+    settings = row.get("settings", _SETTINGS_BEFORE)
     return (row["generator"], row["dataset"], row["step"], row["batch_size"], row["seed"],
             tuple(row.get("discriminator_widths", ())), json.dumps(settings, sort_keys=True))
 
@@ -162,8 +165,10 @@ def main(argv=None):
     settings = dataclasses.asdict(GanSettings())  # the recipe's defaults: what every run here trains with
     done = {_row_key(r) for r in rows}
     for name in args.generators:
+        # The recipe is in the folder's name, so a run of another recipe is never resumed as this one.
+        recipe = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
         out = os.path.join(args.work, f"{name}-{args.dataset}-b{args.batch_size}-s{args.seed}"
-                           + "".join(f"-d{w}" for w in widths))
+                           + "".join(f"-d{w}" for w in widths) + f"-r{recipe}")
         for step in range(args.eval_every, args.steps + 1, args.eval_every):
             if (name, args.dataset, step, args.batch_size, args.seed, widths,
                     json.dumps(settings, sort_keys=True)) in done:
@@ -174,7 +179,7 @@ def main(argv=None):
             generator = load_saved_model(result["generator_path"])
             scores = score_generator(generator, args.dataset, num_samples=args.fd_samples, seed=args.seed)
             row = {"generator": name, "dataset": args.dataset, "step": step, "batch_size": args.batch_size,
-                   "seed": args.seed, "discriminator_widths": list(widths), "settings": settings,
+                   "seed": args.seed, "discriminator_widths": list(widths), "settings": result["settings"],
                    "params": result["params"], **scores,
                    "train_images_per_second": result["images_per_second"],
                    "generation_images_per_second": generation_speed(generator)}

@@ -84,7 +84,10 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--work", default="runs/gan_diversity")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.steps < 3 or args.steps % 3:
+        p.error(f"--steps must be a multiple of 3 (each run commits three times), got {args.steps}")
+    return args
 
 
 def train_and_score(candidate, args):

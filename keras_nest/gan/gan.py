@@ -48,7 +48,8 @@ class GAN(keras.Model):
             generator updates (`tf.train.ExponentialMovingAverage`'s
             `num_updates`), so the average forgets its random start: with
             0.999 alone, 22% of it is still the initial weights after 1,500
-            updates.
+            updates. Defaults to `False` here (a plain EMA, and how GANs
+            saved before the option load); `train_gan`'s recipe turns it on.
         diffaugment: comma-separated DiffAugment policy applied to every
             image the discriminator sees (e.g. `"color,translation"`), or None.
         r1_gamma: weight of the R1 penalty `gamma / 2 * |grad D(x)|^2` on real

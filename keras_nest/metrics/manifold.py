@@ -10,9 +10,9 @@ each ball reaching to that vector's k-th nearest neighbour in its own set:
 * recall: share of real samples inside the generated manifold
   (Kynkäänniemi et al., "Improved Precision and Recall Metric for
   Assessing Generative Models", NeurIPS 2019; k = 3);
-* density: how many real balls hold each generated sample, over k (1 on
-  average when both sets come from one distribution; above 1 when samples
-  crowd where real data is dense);
+* density: how many real balls hold each generated sample, over k (about
+  1 when both sets come from one distribution; unlike precision it is not
+  capped at 1, and it falls with samples off the real manifold);
 * coverage: share of real samples whose ball holds at least one generated
   sample (Naeem et al., "Reliable Fidelity and Diversity Metrics for
   Generative Models", ICML 2020; k = 5), robust to the outliers that

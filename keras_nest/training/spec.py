@@ -133,7 +133,7 @@ class GanSettings:
     `ema_decay` 0 or `None` keeps no EMA generator; `ema_warmup` caps the
     decay at `(1 + t) / (10 + t)` after t generator updates (see `GAN`;
     `benchmarks/gan_diversity.py` measured it: without it, both generators'
-    EMA samples at 1,500 steps are 22% their random start).
+    EMA weights are still 22% their random start after 1,500 steps).
     """
 
     loss: str = "hinge"
