@@ -39,7 +39,7 @@ at 64 px), picked by image size and shared by both generator families.
 >>> get_preset("vit_nano_16").matches
 'nest_nano_16'
 >>> [p.name for p in list_presets(kind="generator", family="sagan")]
-['sagan_32', 'sagan_64', 'sagan_tiny']
+['sagan_32', 'sagan_64', 'sagan_small_32', 'sagan_tiny']
 >>> preset_rows()[0]
 {'name': 'nest_base_cifar', 'params': 89050378, 'input_size': '32x32', 'gmacs': 31.703}
 """
