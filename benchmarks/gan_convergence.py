@@ -12,7 +12,9 @@ Also measured: generation images/s at batch 64 and training images/s.
 
 Every evaluation is appended to `--out/gan_convergence.jsonl`; a rerun
 continues the runs in `--work` and skips points already measured. Prints a
-JSON summary and writes `--out/gan_convergence.png`.
+JSON summary and writes `--out/gan_convergence_<dataset>.png` (the curves)
+and `--out/gan_samples_<dataset>.png` (64 samples of each generator at its
+last step).
 
     python benchmarks/gan_convergence.py                                  # 32 px, shapes
     python benchmarks/gan_convergence.py --generators nest_gan_tiny sagan_tiny --dataset digits \
@@ -124,8 +126,47 @@ def plot(rows, args, fd_key, kd_key):
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(os.path.join(args.out, "gan_convergence.png"), dpi=100)
+    fig.savefig(os.path.join(args.out, f"gan_convergence_{args.dataset}.png"), dpi=100)
     plt.close(fig)
+
+
+def sample_grids(rows, args, settings, fd_key, per_side=8):
+    """`per_side^2` samples (latent seed 1234) of each generator's run, side by side, titled with its last row."""
+    import keras
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from keras_nest.gan.grids import tile
+    from keras_nest.metrics import generate_samples
+    from keras_nest.models import load_saved_model
+
+    shown = [(name, os.path.join(run_folder(name, args, settings), "generator.keras"),
+              max((r for r in rows if r["generator"] == name), key=lambda r: r["step"]))
+             for name in args.generators if any(r["generator"] == name for r in rows)]
+    missing = [path for _, path, _ in shown if not os.path.exists(path)]
+    if missing:
+        print(f"No sample grid: {missing} are gone (a cleaned or other --work).", file=sys.stderr)
+        return
+    fig, axes = plt.subplots(1, len(shown), figsize=(4.5 * len(shown), 4.9), squeeze=False)
+    for ax, (name, path, last) in zip(axes[0], shown):
+        mosaic = tile(generate_samples(load_saved_model(path), per_side**2, seed=1234), columns=per_side)
+        ax.imshow(mosaic[..., 0] if mosaic.shape[-1] == 1 else mosaic, cmap="gray")
+        ax.set_axis_off()
+        ax.set_title(f"{name}, {last['params']:,} params\nstep {last['step']}: {fd_key} {last[fd_key]:.1f}, "
+                     f"recall {last['recall']:.2f}", fontsize=9)
+        keras.backend.clear_session()
+    fig.tight_layout()
+    fig.savefig(os.path.join(args.out, f"gan_samples_{args.dataset}.png"), dpi=100)
+    plt.close(fig)
+
+
+def run_folder(name, args, settings):
+    """Where a generator's run of this study lives; the recipe is in its name, so another recipe never resumes it."""
+    recipe = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+    return os.path.join(args.work, f"{name}-{args.dataset}-b{args.batch_size}-s{args.seed}"
+                        + "".join(f"-d{w}" for w in args.discriminator_widths or ()) + f"-r{recipe}")
 
 
 # What every run trained with before rows recorded their settings (frozen: later defaults may change).
@@ -165,10 +206,7 @@ def main(argv=None):
     settings = dataclasses.asdict(GanSettings())  # the recipe's defaults: what every run here trains with
     done = {_row_key(r) for r in rows}
     for name in args.generators:
-        # The recipe is in the folder's name, so a run of another recipe is never resumed as this one.
-        recipe = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
-        out = os.path.join(args.work, f"{name}-{args.dataset}-b{args.batch_size}-s{args.seed}"
-                           + "".join(f"-d{w}" for w in widths) + f"-r{recipe}")
+        out = run_folder(name, args, settings)
         for step in range(args.eval_every, args.steps + 1, args.eval_every):
             if (name, args.dataset, step, args.batch_size, args.seed, widths,
                     json.dumps(settings, sort_keys=True)) in done:
@@ -193,6 +231,7 @@ def main(argv=None):
         fd_key = next(k for k in wanted[0] if k.startswith("FD-"))
         kd_key = next(k for k in wanted[0] if k.startswith("KD-") and not k.endswith("-std"))
         plot(wanted, args, fd_key, kd_key)
+        sample_grids(wanted, args, settings, fd_key)
     print(json.dumps({"summary": f"{args.dataset}: FD, KID, precision, recall, density, coverage vs steps",
                       "rows": wanted}), flush=True)
 

@@ -67,6 +67,8 @@ CANDIDATES = (
     Candidate("nest-lr-2e-4", "G and D learning rate 2e-4 (TTUR off)", settings=(*LR_2E4, *BEFORE)),
     Candidate("nest-ema-warmup-latent-every-level", "EMA warm-up + latent modulates every level",
               settings=WARMUP, generator_overrides=(("latent_modulation", True),)),
+    Candidate("nest-ema-warmup-token-noise", "EMA warm-up + per-token noise at every level",
+              settings=WARMUP, generator_overrides=(("token_noise", True),)),
     Candidate("nest-ema-warmup-lr-2e-4", "EMA warm-up + G and D learning rate 2e-4", settings=(*WARMUP, *LR_2E4)),
     Candidate("sagan-ema-warmup-lr-2e-4", "EMA warm-up + G and D learning rate 2e-4", generator="sagan_tiny",
               settings=(*WARMUP, *LR_2E4)),

@@ -102,6 +102,34 @@ def test_latent_modulation_starts_as_the_plain_generator_and_lets_the_latent_rea
         keras_nest.create_generator("nest_gan_tiny", latent_modulation="yes")
 
 
+def test_token_noise_starts_as_the_plain_generator_and_varies_the_images_of_one_latent(tmp_path):
+    plain = keras_nest.create_generator("nest_gan_tiny", seed=0)
+    noisy = keras_nest.create_generator("nest_gan_tiny", seed=0, token_noise=True)
+    assert noisy.count_params() - plain.count_params() == 32  # one strength per channel of level 1
+    by_path = {w.path: w for w in noisy.weights}
+    for w in plain.weights:
+        by_path[w.path.replace(plain.name, noisy.name, 1)].assign(w)
+    z = np.random.default_rng(0).normal(size=(4, 32)).astype("float32")
+    np.testing.assert_allclose(ops.convert_to_numpy(noisy(z)), ops.convert_to_numpy(plain(z)), atol=1e-6)
+    noisy.get_layer("noise_1").strength.assign(np.random.default_rng(1).normal(0, 0.5, 32).astype("float32"))
+    first, second = ops.convert_to_numpy(noisy(z)), ops.convert_to_numpy(noisy(z))
+    assert np.abs(first - second).max() > 1e-2  # fresh noise on every call
+    assert noisy.get_config()["token_noise"] is True
+    # Unseeded, the layer draws its seed once and keeps it: each load of a saved generator draws the same noise.
+    unseeded = keras_nest.create_generator("nest_gan_tiny", token_noise=True)
+    unseeded.get_layer("noise_1").strength.assign(np.random.default_rng(1).normal(0, 0.5, 32).astype("float32"))
+    path = str(tmp_path / "g.keras")
+    unseeded.save(path)
+    loads = [ops.convert_to_numpy(keras.saving.load_model(path)(z)) for _ in range(2)]
+    np.testing.assert_allclose(loads[0], loads[1], atol=1e-4)  # another draw differs by > 1e-2 (above)
+    # Generators saved before the option build without noise layers.
+    config = noisy.get_config()
+    del config["token_noise"]
+    assert type(noisy).from_config(config).count_params() == plain.count_params()
+    with pytest.raises(TypeError, match="token_noise"):
+        keras_nest.create_generator("nest_gan_tiny", token_noise=1)
+
+
 def test_minibatch_std_tells_the_discriminator_how_alike_a_batch_is():
     from keras_nest.models.sagan import MinibatchStddev
 
@@ -125,9 +153,13 @@ def test_train_gan_builds_and_keeps_the_generator_and_discriminator_overrides(tm
 
     out = str(tmp_path / "run")
     train_gan("nest_gan_tiny", "digits", steps=2, batch_size=16, out=out, verbose=0,
-              generator_overrides={"latent_modulation": True}, discriminator_overrides={"minibatch_std": True})
+              generator_overrides={"latent_modulation": True, "token_noise": True},
+              discriminator_overrides={"minibatch_std": True})
     gan = keras.saving.load_model(os.path.join(out, "last.keras"))
     assert gan.generator.get_config()["latent_modulation"] and gan.discriminator.get_config()["minibatch_std"]
+    assert gan.generator.get_config()["token_noise"]
+    # Two generator updates moved the noise strengths off zero: the noise is learned, not fixed.
+    assert np.abs(ops.convert_to_numpy(gan.generator.get_layer("noise_1").strength)).max() > 0
     resumed = train_gan(steps=4, out=out, resume=True, verbose=0)
     assert resumed["steps"] == 4
     with pytest.raises(RunFolderError, match="generator_overrides"):

@@ -4,7 +4,7 @@ import pytest
 from keras import ops
 
 from keras_nest import layers
-from keras_nest.models.nest_generator import ToImage
+from keras_nest.models.nest_generator import ToImage, TokenNoise
 from keras_nest.models.sagan import MinibatchStddev, SelfAttention2D, SumPool
 from keras_nest.models.vit import TakeToken
 from layer_checks import check_layer, check_serialization, run_layer_test
@@ -427,6 +427,8 @@ LAYER_CASES = {
     "ClassToken": (layers.ClassToken, {}, (2, 2, 4, 8), (2, 2, 5, 8), 1),
     # Layers private to the models (ViT head, NesT generator output, SAGAN).
     "TakeToken": (TakeToken, {}, (2, 1, 5, 8), (2, 8), 0),
+    # Zero strength at the start: the contract sees the identity; the noise itself is tested in test_gan.
+    "TokenNoise": (TokenNoise, dict(seed=0), (2, 2, 4, 8), (2, 2, 4, 8), 1),
     "ToImage": (ToImage, dict(grid_size=2, block_size=2, patch_size=2), (2, 4, 4, 12), (2, 8, 8, 3), 0),
     "SumPool": (SumPool, {}, (2, 4, 4, 3), (2, 3), 0),
     "MinibatchStddev": (MinibatchStddev, {}, (2, 4, 4, 3), (2, 4, 4, 4), 0),
@@ -452,7 +454,7 @@ def test_every_layer_has_a_contract_case():
     public = {name for name in layers.__all__ if isinstance(getattr(layers, name), type)}
     covered = {case[0].__name__ for case in LAYER_CASES.values()}
     assert public <= covered, public - covered
-    assert {"TakeToken", "ToImage", "SumPool", "SelfAttention2D", "MinibatchStddev"} <= covered
+    assert {"TakeToken", "ToImage", "TokenNoise", "SumPool", "SelfAttention2D", "MinibatchStddev"} <= covered
 
 
 class _ForgetsItsConfig(keras.layers.Layer):

@@ -6,6 +6,7 @@
     -> BlockDeaggregation: un-blockify, PixelShuffleUpsample x2, blockify
        (each block becomes its four children; width d_1)
        [-> latent modulation: x * (1 + Dense(z)) + Dense(z), if asked]
+       [-> token noise: x + strength * N(0, 1) per token, if asked]
     -> NestLevel -> ... (one level per entry of `embed_dims`)
     -> LayerNorm -> Dense to `patch_size^2 * channels` per token
     -> depth-to-space (`patch_size`) -> tanh, in [-1, 1].
@@ -29,7 +30,14 @@ never released):
   channel by two Dense maps of z (FiLM, Perez et al. 2018; the role of
   HiT-GAN's latent cross-attention and StyleGAN's per-level styles),
   initialised to zero so training starts from the plain generator.
+* `token_noise=True` adds fresh Gaussian noise to every token after each
+  de-aggregation, one value per token scaled by a learned per-channel
+  strength (StyleGAN's per-pixel noise inputs, Karras et al. 2019, §2 and §3.2),
+  the strengths zero-initialised; the noise is drawn at sampling too, so
+  one latent gives slightly different images.
 """
+
+import random
 
 import keras
 from keras import ops
@@ -67,14 +75,17 @@ class NestGenerator(GeneratorModel):
         gelu_approximate: bool. Tanh-approximate GELU. Defaults to `True`.
         latent_modulation: bool. Modulate every level below the top by the
             latent (see the module docstring). Defaults to `False`.
-        seed: int or `None`. Base seed of the levels.
+        token_noise: bool. Add per-token noise to every level below the top
+            (`TokenNoise`). Defaults to `False`.
+        seed: int or `None`. Base seed of the levels and of the noise layers
+            (`token_noise`; with it, `None` draws a seed kept in the config).
         dtype: dtype policy of the model.
 
     Raises:
         TypeError: an argument of the wrong kind, named in the message (a
             float or bool for an int, a non-sequence for `embed_dims`,
-            `depths` or `num_heads`, a non-bool `gelu_approximate` or
-            `latent_modulation`).
+            `depths` or `num_heads`, a non-bool `gelu_approximate`,
+            `latent_modulation` or `token_noise`).
         ValueError: a value out of range or inconsistent, named in the
             message: `image_size`, `latent_dim`, `block_size`, `patch_size`,
             `channels`, a width, depth or head count below 1; not one entry
@@ -90,8 +101,8 @@ class NestGenerator(GeneratorModel):
     """
 
     def __init__(self, image_size, latent_dim, block_size, embed_dims, depths, num_heads, mlp_ratio=4.0,
-                 patch_size=1, channels=3, gelu_approximate=True, latent_modulation=False, seed=None, dtype=None,
-                 **kwargs):
+                 patch_size=1, channels=3, gelu_approximate=True, latent_modulation=False, token_noise=False,
+                 seed=None, dtype=None, **kwargs):
         config = dict(
             image_size=check_int("image_size", image_size, minimum=1),
             latent_dim=check_int("latent_dim", latent_dim, minimum=1),
@@ -104,9 +115,13 @@ class NestGenerator(GeneratorModel):
             channels=check_int("channels", channels, minimum=1),
             gelu_approximate=check_bool("gelu_approximate", gelu_approximate),
             latent_modulation=check_bool("latent_modulation", latent_modulation),
+            token_noise=check_bool("token_noise", token_noise),
             seed=check_seed("seed", seed),
         )
         _validate(config)
+        if config["token_noise"] and config["seed"] is None:
+            # The noise is drawn at sampling too: keep the seed, so a saved generator reloads with the same noise.
+            config["seed"] = random.randrange(2**31)
         seed = config["seed"]
         config["dtype"], policy, _ = resolve_dtypes(dtype, None)
         levels, side = len(config["embed_dims"]), config["block_size"]
@@ -122,6 +137,8 @@ class NestGenerator(GeneratorModel):
                                        name=f"deaggregation_{i}", dtype=policy)(x)
                 if config["latent_modulation"]:
                     x = modulate_by_latent(x, z, config["embed_dims"][i], f"modulation_{i}", policy)
+                if config["token_noise"]:
+                    x = TokenNoise(seed=seed + 1000 * i + 500, name=f"noise_{i}", dtype=policy)(x)
             x = NestLevel(config["depths"][i], config["num_heads"][i], mlp_ratio=config["mlp_ratio"],
                           gelu_approximate=config["gelu_approximate"],
                           seed=None if seed is None else seed + 1000 * i, name=f"level_{i}", dtype=policy)(x)
@@ -143,6 +160,58 @@ def modulate_by_latent(tokens, z, width, name, policy):
     scale, shift = per_channel("scale"), per_channel("shift")
     scaled = keras.layers.Multiply(name=f"{name}_scaled", dtype=policy)([tokens, scale])
     return keras.layers.Add(name=name, dtype=policy)([tokens, scaled, shift])
+
+
+@keras.saving.register_keras_serializable(package="keras_nest")
+class TokenNoise(keras.layers.Layer):
+    """Adds per-token Gaussian noise with a learned per-channel strength: `(..., d) -> (..., d)`.
+
+    `x + strength * noise`, `noise` one N(0, 1) value per token shared by its
+    `d` channels, `strength` of shape `(d,)` starting at zero (StyleGAN's
+    noise inputs, Karras et al., CVPR 2019, §2 and §3.2, on tokens instead
+    of pixels). Drawn in training and inference alike, from a
+    `SeedGenerator`: samples depend on `seed` and on how many batches the
+    layer has drawn, not only on the latent.
+
+    Args:
+        seed: int or `None`. Seed of the noise; `None` draws one now and
+            keeps it in the config, so a saved generator reloads with it.
+
+    Raises:
+        TypeError: `seed` is not an int or `None`.
+
+    Example:
+
+    >>> layer = TokenNoise(seed=0)
+    >>> x = keras.ops.ones((2, 1, 4, 3))
+    >>> bool(keras.ops.all(layer(x) == x))  # zero strength at the start
+    True
+    >>> _ = layer.strength.assign(keras.ops.ones((3,)))
+    >>> noisy = keras.ops.convert_to_numpy(layer(x)) - 1.0
+    >>> bool((noisy[..., 0] == noisy[..., 2]).all() and noisy.std() > 0.1)  # one value per token
+    True
+    """
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        seed = check_seed("seed", seed)
+        self.seed = random.randrange(2**31) if seed is None else seed
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+
+    def build(self, input_shape):
+        self.strength = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="strength")
+
+    def call(self, x):
+        noise = keras.random.normal((*ops.shape(x)[:-1], 1), seed=self.seed_generator, dtype=x.dtype)
+        return x + noise * ops.cast(self.strength, x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"seed": self.seed})
+        return config
 
 
 @keras.saving.register_keras_serializable(package="keras_nest")
