@@ -185,6 +185,12 @@ def _row_key(row):
             tuple(row.get("discriminator_widths", ())), json.dumps(settings, sort_keys=True))
 
 
+def _point_key(name, step, args, settings):
+    """`_row_key` of the evaluation this invocation makes of `name` at `step`."""
+    return (name, args.dataset, step, args.batch_size, args.seed, tuple(args.discriminator_widths or ()),
+            json.dumps(settings, sort_keys=True))
+
+
 def main(argv=None):
     args = parse_args(argv)
     from keras_nest.gan.training import train_gan
@@ -208,8 +214,7 @@ def main(argv=None):
     for name in args.generators:
         out = run_folder(name, args, settings)
         for step in range(args.eval_every, args.steps + 1, args.eval_every):
-            if (name, args.dataset, step, args.batch_size, args.seed, widths,
-                    json.dumps(settings, sort_keys=True)) in done:
+            if _point_key(name, step, args, settings) in done:
                 continue
             result = train_gan(name, args.dataset, steps=step, batch_size=args.batch_size, out=out,
                                checkpoint_every=args.eval_every, resume=os.path.exists(out), seed=args.seed,
@@ -225,8 +230,8 @@ def main(argv=None):
             with open(log, "a") as f:
                 f.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
-    wanted = [r for r in rows if r["generator"] in args.generators and _row_key(r)[1:]
-              == (args.dataset, r["step"], args.batch_size, args.seed, widths, json.dumps(settings, sort_keys=True))]
+    wanted = [r for r in rows if r["generator"] in args.generators
+              and _row_key(r) == _point_key(r["generator"], r["step"], args, settings)]
     if wanted:
         fd_key = next(k for k in wanted[0] if k.startswith("FD-"))
         kd_key = next(k for k in wanted[0] if k.startswith("KD-") and not k.endswith("-std"))
